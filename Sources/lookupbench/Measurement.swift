@@ -1,0 +1,58 @@
+import Foundation
+import Lookup
+
+/// Keeps the optimiser from discarding lookups whose answers nobody reads.
+nonisolated(unsafe) var measurementSink: UInt32 = 0
+
+/// Monotonic nanoseconds.
+@inline(__always)
+func monotonicNanoseconds() -> UInt64 {
+  var ts = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &ts)
+  return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
+/// Nanoseconds per lookup of single lookups over `keys` in trace order, one figure per pass.
+@inline(never)
+func measureSingleLookups<D: LookupStructure>(_ structure: D, keys: [D.Key], passes: Int) -> [Double]
+where D.Result == PolicyLookupResult {
+  var figures: [Double] = []
+  keys.withUnsafeBufferPointer { keys in
+    for _ in 0..<passes {
+      var checksum: UInt32 = 0
+      let start = monotonicNanoseconds()
+      for key in keys { checksum &+= structure.lookup(key).index }
+      let elapsed = monotonicNanoseconds() - start
+      measurementSink &+= checksum
+      figures.append(Double(elapsed) / Double(max(keys.count, 1)))
+    }
+  }
+  return figures
+}
+
+/// The median of a non-empty list.
+func median(_ values: [Double]) -> Double {
+  let sorted = values.sorted()
+  guard !sorted.isEmpty else { return .nan }
+  return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+/// Whether this binary was built with optimisation (figures from debug builds are flagged).
+var isOptimizedBuild: Bool {
+  #if DEBUG
+  false
+  #else
+  true
+  #endif
+}
+
+/// One line describing where figures come from: machine, build, load.
+func machineDescription() -> String {
+  let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+    .split(separator: "\n").first { $0.hasPrefix("model name") }?
+    .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+  let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
+    .split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+  let cores = ProcessInfo.processInfo.activeProcessorCount
+  return "\(cpu), \(cores) cores, load \(load), \(isOptimizedBuild ? "release" : "DEBUG (figures not meaningful)") build"
+}

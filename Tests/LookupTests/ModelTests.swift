@@ -1,0 +1,111 @@
+import Testing
+@testable import Lookup
+
+@Suite("Model")
+struct ModelTests {
+  @Test func addressesRoundTripThroughText() {
+    for text in ["0.0.0.0", "10.1.2.3", "255.255.255.255", "::", "::1", "2001:db8::1", "fe80::1:2:3:4",
+                 "2001:db8:0:1:1:1:1:1", "::ffff:192.0.2.1", "1::", "2001:db8::"] {
+      #expect(IPAddress(parsing: text)?.description == text, "\(text)")
+    }
+    #expect(IPAddress(parsing: "2001:0db8:0000:0000:0000:0000:0000:0001")?.description == "2001:db8::1")
+    for bad in ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", ":::", "1:2:3:4:5:6:7:8:9", "2001:db8::1::2",
+                "12345::", "1:2:3:4:5:6:7:", "g::1", "1.2.3.4/8"] {
+      #expect(IPAddress(parsing: bad) == nil, "\(bad)")
+    }
+  }
+
+  @Test func addressesAreLeftAligned() {
+    let a = v4("192.0.2.1")
+    #expect(a.bits == UInt128(0xC000_0201) << 96)
+    #expect(a.ipv4Value == 0xC000_0201)
+    #expect(v6("8000::").bits == UInt128(1) << 127)
+  }
+
+  @Test func prefixesKeepHostBitsAndRejectBadLengths() throws {
+    let written = prefix("10.1.2.3/8")
+    #expect(written.hasHostBits)
+    #expect(written != prefix("10.0.0.0/8"))
+    #expect(written.contains(v4("10.200.0.1").bits))
+    #expect(!written.contains(v4("11.0.0.1").bits))
+    #expect(throws: LookupError.invalidPrefixLength(33, family: .ipv4)) {
+      try AddressPrefix(address: v4("1.2.3.4"), length: 33)
+    }
+    #expect(throws: LookupError.invalidPrefixLength(129, family: .ipv6)) {
+      try AddressPrefix(address: v6("::1"), length: 129)
+    }
+    #expect(try AddressPrefix(address: v6("::"), length: 0).contains(v6("2001:db8::1").bits))
+    #expect(prefix("10.0.0.0/8").covers(prefix("10.1.0.0/16")))
+    #expect(!prefix("10.1.0.0/16").covers(prefix("10.0.0.0/8")))
+  }
+
+  @Test func portSelectorsConvertExactly() throws {
+    // An aligned power-of-two block is a value/mask selector, in both spellings.
+    let block = try PortSelector(low: 1024, high: 2047)
+    #expect(block == PortSelector(value: 1024, mask: 0xFC00))
+    #expect(block.valueMask! == (1024, 0xFC00))
+    #expect(block.range == 1024...2047)
+    #expect(try PortSelector(low: 80, high: 80) == .exactly(80))
+    #expect(try PortSelector(low: 0, high: 65535) == .any)
+    // Other ranges stay ranges: no value/mask form.
+    let range = try PortSelector(low: 1, high: 1023)
+    #expect(range.valueMask == nil)
+    #expect(range.range == 1...1023)
+    #expect(range.matches(1) && range.matches(1023) && !range.matches(0) && !range.matches(1024))
+    // A non-contiguous mask has no range form.
+    let odd = PortSelector(value: 0x0001, mask: 0x00FF)
+    #expect(odd.range == nil)
+    #expect(odd.matches(0x1201) && !odd.matches(0x1202))
+    #expect(throws: LookupError.invalidPortRange(low: 10, high: 9)) { try PortSelector(low: 10, high: 9) }
+    // Exhaustive: every block conversion agrees with the range on every port of a sample.
+    for bits in 0...16 {
+      let span = 1 << bits
+      for low in stride(from: 0, to: 65536, by: max(span, 4096)) {
+        let selector = try PortSelector(low: UInt16(low), high: UInt16(low + span - 1))
+        #expect(selector.isValueMask)
+        for port in [low, low + span - 1, (low + span) % 65536, max(low - 1, 0)] {
+          #expect(selector.matches(UInt16(port)) == (port >= low && port <= low + span - 1))
+        }
+      }
+    }
+  }
+
+  @Test func protocolDSCPAndMarkSelectors() throws {
+    #expect(ProtocolSelector.any.matches(0) && ProtocolSelector.any.matches(17))
+    #expect(ProtocolSelector.number(0).matches(0) && !ProtocolSelector.number(0).matches(6))
+    #expect(throws: LookupError.invalidProtocol(256)) { try ProtocolSelector(checking: 256) }
+    #expect(throws: LookupError.invalidDSCP(64)) { try DSCPSelector(64) }
+    #expect(try DSCPSelector(46).matches(46) && !(try DSCPSelector(46).matches(0)))
+    #expect(MarkSelector(value: 0x10, mask: 0xFF).matches(0x1210))
+    #expect(!MarkSelector(value: 0x10, mask: 0xFF).matches(0x11))
+    #expect(!MarkSelector(value: 0x100, mask: 0xFF).matches(0x100), "value bits outside the mask never match")
+  }
+
+  @Test func securityAssociationsRejectBadValues() throws {
+    #expect(throws: LookupError.invalidSPI(0)) { try SecurityAssociation(spi: 0, destination: v4("1.1.1.1")) }
+    #expect(throws: LookupError.invalidSPI(255)) { try SecurityAssociation(spi: 255, destination: v4("1.1.1.1")) }
+    #expect(throws: LookupError.invalidReplayWindow(4097)) {
+      try SecurityAssociation(spi: 256, destination: v4("1.1.1.1"), replayWindow: 4097)
+    }
+    #expect(throws: LookupError.familyMismatch) {
+      try SecurityAssociation(spi: 256, destination: v4("1.1.1.1"), source: v6("::1"))
+    }
+    #expect(throws: LookupError.familyMismatch) {
+      try PolicySelector(source: prefix("10.0.0.0/8"), destination: prefix("::/0"))
+    }
+  }
+
+  @Test func flowKeyIsOneCacheLine() {
+    #expect(MemoryLayout<FlowKey>.size <= 64)
+    #expect(MemoryLayout<PolicyLookupResult>.size <= 8)
+  }
+
+  @Test func icmpAndGREKeysFillThePortFields() {
+    let icmp = FlowKey.icmp(source: v4("1.1.1.1"), destination: v4("2.2.2.2"), type: 8, code: 3)
+    #expect(icmp.sourcePort == 8 && icmp.destinationPort == 3 && icmp.proto == 1)
+    let icmp6 = FlowKey.icmp(source: v6("::1"), destination: v6("::2"), type: 128, code: 0)
+    #expect(icmp6.proto == 58)
+    let gre = FlowKey.gre(source: v4("1.1.1.1"), destination: v4("2.2.2.2"), key: 0x0001_0002)
+    #expect(gre.sourcePort == 1 && gre.destinationPort == 2 && gre.proto == 47)
+  }
+}

@@ -759,18 +759,6 @@ struct IPXfrmLiveKernelTests {
 
 @Suite("IPXfrm reader robustness")
 struct IPXfrmRobustnessTests {
-  /// A small deterministic generator (SplitMix64), so failures reproduce.
-  private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-  }
-
   /// Every line cut at every position either reads or throws a FormatError on that line or later.
   @Test func truncatedLinesNeverCrash() {
     let lines = (realPlainDump + stateSamples).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -787,7 +775,7 @@ struct IPXfrmRobustnessTests {
 
   /// Random byte substitutions, insertions and deletions never crash the reader.
   @Test func mutatedInputNeverCrashes() {
-    var random = SplitMix64(state: 0x1F0E)
+    var random = SeededGenerator(seed: 0x1F0E)
     let alphabet = Array(" \t\n/:.x0123456789abcdefgz()-,".utf8)
     let original = Array((realStatsDump + stateStatsSamples + stateSamples + realDefaults).utf8)
     var errors = 0

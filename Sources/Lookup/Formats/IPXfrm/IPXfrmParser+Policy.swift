@@ -85,18 +85,7 @@ extension IPXfrmParser {
     policy.direction = direction
     var seen: Set<String> = []
     let keywords = ["action", "index", "priority", "ptype", "share", "flag"]
-    while !s.isAtEnd {
-      if s.peekWord().hasPrefix("(") {  // `ip -s`: the flags in binary, `(0x00000000)`
-        try s.xfrmAnnotation("a flag annotation '(0x…)'")
-        try s.xfrmEndOfToken()
-        continue
-      }
-      let (token, column) = s.xfrmWord()
-      guard keywords.contains(token), !seen.contains(token) else {
-        let list = keywords.filter { !seen.contains($0) }.map { "'\($0)'" }.joined(separator: ", ")
-        throw s.error(expected: "\(list) or end of line", at: column)
-      }
-      seen.insert(token)
+    while let token = try s.xfrmNextKeyword(from: keywords, seen: &seen) {
       switch token {
       case "action":
         let (word, wordColumn) = s.xfrmWord()

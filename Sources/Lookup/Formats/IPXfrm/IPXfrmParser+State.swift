@@ -192,18 +192,7 @@ extension IPXfrmParser {
     if window > UInt64(SecurityAssociation.maximumReplayWindow) { throw windowError }
     var seen: Set<String> = []
     let keywords = ["seq", "flag", "extra_flag"]
-    while !s.isAtEnd {
-      if s.peekWord().hasPrefix("(") {  // `ip -s`: the flags in binary
-        try s.xfrmAnnotation("a flag annotation '(0x…)'")
-        try s.xfrmEndOfToken()
-        continue
-      }
-      let (token, column) = s.xfrmWord()
-      guard keywords.contains(token), !seen.contains(token) else {
-        let list = keywords.filter { !seen.contains($0) }.map { "'\($0)'" }.joined(separator: ", ")
-        throw s.error(expected: "\(list) or end of line", at: column)
-      }
-      seen.insert(token)
+    while let token = try s.xfrmNextKeyword(from: keywords, seen: &seen) {
       switch token {
       case "seq":  // `ip -s` prints it as 0x%08u
         _ = try s.hex(max: UInt64.max, "a sequence number (0x…)")

@@ -61,4 +61,25 @@ extension LineScanner {
     if column == start { throw error(expected: what) }
     try expect(0x29, "')'")
   }
+
+  /// The next keyword of a line whose keywords may come in any order, each at most once,
+  /// skipping the `(0x…)` flag annotations `ip -s` inserts. Returns nil at the end of the line.
+  /// - Throws: a `FormatError` listing the keywords still allowed, for any other word.
+  mutating func xfrmNextKeyword(from keywords: [String], seen: inout Set<String>) throws(FormatError) -> String? {
+    while !isAtEnd {
+      if peekWord().hasPrefix("(") {
+        try xfrmAnnotation("a flag annotation '(0x…)'")
+        try xfrmEndOfToken()
+        continue
+      }
+      let (token, column) = xfrmWord()
+      guard keywords.contains(token), !seen.contains(token) else {
+        let list = keywords.filter { !seen.contains($0) }.map { "'\($0)'" }.joined(separator: ", ")
+        throw error(expected: "\(list) or end of line", at: column)
+      }
+      seen.insert(token)
+      return token
+    }
+    return nil
+  }
 }

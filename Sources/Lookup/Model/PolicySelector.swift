@@ -45,6 +45,20 @@ public struct PolicySelector: Hashable, Sendable {
     PolicySelector(unchecked: .any(family), .any(family))
   }
 
+  /// Memberwise, for values already validated (rebuilding a stored policy).
+  @inlinable
+  internal init(family: AddressFamily, source: AddressPrefix, destination: AddressPrefix, sourcePort: PortSelector,
+                destinationPort: PortSelector, proto: ProtocolSelector, ifindex: UInt32, dscp: DSCPSelector) {
+    self.family = family
+    self.source = source
+    self.destination = destination
+    self.sourcePort = sourcePort
+    self.destinationPort = destinationPort
+    self.proto = proto
+    self.ifindex = ifindex
+    self.dscp = dscp
+  }
+
   @inlinable
   internal init(unchecked source: AddressPrefix, _ destination: AddressPrefix) {
     self.family = source.family

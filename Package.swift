@@ -12,7 +12,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
   ],
   targets: [
-    .target(name: "Lookup"),
+    .target(name: "CLookupSupport"),
+    .target(name: "Lookup", dependencies: ["CLookupSupport"]),
     .executableTarget(
       name: "lookupbench",
       dependencies: [

@@ -30,6 +30,34 @@ where D.Result == PolicyLookupResult {
   return figures
 }
 
+/// Nanoseconds per lookup of batch lookups (bursts of `batchSize` keys), one figure per pass.
+@inline(never)
+func measureBatchedLookups<D: LookupStructure>(_ structure: D, keys: [D.Key], batchSize: Int, passes: Int) -> [Double]
+where D.Result == PolicyLookupResult {
+  var figures: [Double] = []
+  var results = [PolicyLookupResult](repeating: .noMatch(.allow), count: batchSize)
+  keys.withUnsafeBufferPointer { keys in
+    results.withUnsafeMutableBufferPointer { results in
+      for _ in 0..<passes {
+        var checksum: UInt32 = 0
+        let start = monotonicNanoseconds()
+        var offset = 0
+        while offset < keys.count {
+          let count = min(batchSize, keys.count - offset)
+          let burst = UnsafeBufferPointer(rebasing: keys[offset..<(offset + count)])
+          structure.lookup(burst, into: results)
+          for i in 0..<count { checksum &+= results[i].index }
+          offset += count
+        }
+        let elapsed = monotonicNanoseconds() - start
+        measurementSink &+= checksum
+        figures.append(Double(elapsed) / Double(max(keys.count, 1)))
+      }
+    }
+  }
+  return figures
+}
+
 /// The median of a non-empty list.
 func median(_ values: [Double]) -> Double {
   let sorted = values.sorted()

@@ -21,6 +21,8 @@ public enum StructureCatalog {
   public static let all: [StructureDescriptor] = [
     StructureDescriptor(name: "linear", kind: .spd,
                         summary: "LinearPolicyTable: priority-ordered list, the reference SPD"),
+    StructureDescriptor(name: "tuplespace", kind: .spd,
+                        summary: "TupleSpaceTable: tuple space search, TupleMerge-relaxed prefix classes"),
     StructureDescriptor(name: "sad-linear", kind: .sad,
                         summary: "LinearSAD: list scanned newest first, the reference SAD"),
   ]
@@ -37,11 +39,27 @@ public enum StructureCatalog {
     return descriptor
   }
 
+  /// Calls `visitor` with the concrete type of the named SPD structure, so that generic code
+  /// (the runner's timed loops) is specialised for it rather than run through an existential.
+  /// - Throws: `.unknownStructure` for a name that is not an SPD structure.
+  @inlinable
+  public static func visitPolicyDatabase<V: PolicyDatabaseVisitor>(named name: String, _ visitor: V)
+  throws -> V.Output {
+    switch name {
+    case "linear": return try visitor.visit(LinearPolicyTable.self)
+    case "tuplespace": return try visitor.visit(TupleSpaceTable.self)
+    default:
+      _ = try makePolicyDatabase(named: name)  // throws the right error
+      throw LookupError.unknownStructure(name)
+    }
+  }
+
   /// An empty SPD structure.
   /// - Throws: `.unknownStructure` for a name that is not an SPD structure.
   public static func makePolicyDatabase(named name: String) throws(LookupError) -> any PolicyDatabase {
     switch name {
     case "linear": return LinearPolicyTable()
+    case "tuplespace": return TupleSpaceTable()
     default:
       if (try? descriptor(named: name))?.kind == .sad {
         throw .unsupported("'\(name)' is an SAD structure; an SPD structure is needed here")
@@ -62,4 +80,11 @@ public enum StructureCatalog {
       throw .unknownStructure(name)
     }
   }
+}
+
+/// Generic code to run with a concrete SPD structure type (see
+/// `StructureCatalog.visitPolicyDatabase(named:_:)`).
+public protocol PolicyDatabaseVisitor {
+  associatedtype Output
+  func visit<D: PolicyDatabase>(_ type: D.Type) throws -> Output
 }

@@ -31,7 +31,8 @@ struct Demo: ParsableCommand {
         let consistent = zip(reference, workload.headers).allSatisfy { $0 >= 0 && $0 <= $1.generatingRule }
         for name in names {
           let database = try workload.build(name)
-          let nanoseconds = median(runTimed(database, keys: workload.keys, passes: passes))
+          let nanoseconds = median(try StructureCatalog.visitPolicyDatabase(
+            named: name, TimedLookupsVisitor(policies: workload.policies, keys: workload.keys, passes: passes)))
           rows.append([set, name, "\(workload.rules.rules.count)", "\(workload.keys.count)",
                        String(format: "%.1f", nanoseconds), "\(database.memoryFootprint)",
                        verdict.agree && consistent ? "yes" : "NO"])
@@ -45,9 +46,15 @@ struct Demo: ParsableCommand {
   }
 }
 
-/// Opens the existential once, so the timed loop runs specialised code.
-func runTimed<D: PolicyDatabase>(_ database: D, keys: [FlowKey], passes: Int) -> [Double] {
-  measureSingleLookups(database, keys: keys, passes: passes)
+/// Builds a structure of a concrete type and times single lookups (specialised code).
+struct TimedLookupsVisitor: PolicyDatabaseVisitor {
+  let policies: [Policy]
+  let keys: [FlowKey]
+  let passes: Int
+
+  func visit<D: PolicyDatabase>(_ type: D.Type) throws -> [Double] {
+    measureSingleLookups(try D(inserting: policies), keys: keys, passes: passes)
+  }
 }
 
 /// `Data/classbench` in the working directory, or beside the checkout that built this binary.

@@ -2,7 +2,7 @@
 /// their indexes and ages, the duplicate check and the default actions.
 ///
 /// Storage. Each live policy occupies a *slot*: `rules[slot]` is its hot `PolicyRule`
-/// (96 bytes) and `templates[slot]` its templates. Free slots are reused (a free list). SPD
+/// (128 bytes) and `templates[slot]` its templates. Free slots are reused (a free list). SPD
 /// indexes hold slot numbers, never copies of policies, so a policy's data exists once.
 ///
 /// Changes. A structure asks the registry *first*; only when the registry accepts a change
@@ -15,8 +15,8 @@
 /// direction, skipping 0 and indexes in use; an explicit index must carry its direction in
 /// its low three bits.
 ///
-/// Complexity: add, update, remove O(1) expected. Memory: 96 + 8 (templates) + ~8 (identity
-/// set) + ~8 (index set) ≈ 120 bytes per policy.
+/// Complexity: add, update, remove O(1) expected. Memory: 128 + 8 (templates) + ~8 (identity
+/// set) + ~8 (index set) ≈ 150 bytes per policy.
 public struct PolicyRegistry: Sendable {
   /// The hot record of each slot. Free slots hold a rule with index 0.
   public private(set) var rules: [PolicyRule] = []

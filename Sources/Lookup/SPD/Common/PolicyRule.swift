@@ -1,4 +1,5 @@
-/// The hot record of one policy: everything a lookup checks, as plain integers (96 bytes).
+/// The hot record of one policy: everything a lookup checks, as plain integers (128 bytes:
+/// two cache lines at most, the addresses and masks in the first).
 ///
 /// The `PolicyRegistry` keeps one per live policy in a contiguous array indexed by *slot*;
 /// every SPD index stores slots (4 bytes) and reads the rule from that array, so a policy's
@@ -9,6 +10,9 @@ public struct PolicyRule: Hashable, Sendable {
   /// Source and destination as written (host bits kept); matching masks them by length.
   public var sourceBits: UInt128
   public var destinationBits: UInt128
+  /// The prefix masks (top `length` bits set), kept so a check costs no variable shifts.
+  public var sourceMask: UInt128
+  public var destinationMask: UInt128
   /// Age: lower = older. Ties between equal priorities go to the lower position.
   public var position: UInt64
   public var priority: UInt32
@@ -40,6 +44,8 @@ public struct PolicyRule: Hashable, Sendable {
     let s = policy.selector
     sourceBits = s.source.address.bits
     destinationBits = s.destination.address.bits
+    sourceMask = s.source.mask
+    destinationMask = s.destination.mask
     self.position = position
     priority = policy.priority
     index = policy.index
@@ -81,12 +87,6 @@ public struct PolicyRule: Hashable, Sendable {
   /// The order of two rules: (priority, position), lower first, as one comparable value.
   @inlinable @inline(__always)
   public var rank: UInt128 { UInt128(priority) &<< 64 | UInt128(position) }
-
-  @inlinable @inline(__always)
-  public var sourceMask: UInt128 { IPAddress.mask(length: Int(sourceLength)) }
-
-  @inlinable @inline(__always)
-  public var destinationMask: UInt128 { IPAddress.mask(length: Int(destinationLength)) }
 
   @inlinable
   public var family: AddressFamily { context & 1 == 0 ? .ipv4 : .ipv6 }

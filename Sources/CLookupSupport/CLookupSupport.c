@@ -1,0 +1,2 @@
+// Intentionally empty: CLookupSupport is a header of static inline helpers.
+#include "CLookupSupport.h"

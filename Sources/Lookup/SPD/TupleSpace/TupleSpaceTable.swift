@@ -1,0 +1,473 @@
+// TupleSpaceTable — tuple space search, as Open vSwitch's classifier does it, with
+// TupleMerge's relaxation.
+//
+// Idea
+//   Group policies by a *tuple*: (context, source prefix class, destination prefix class),
+//   where the context is family/direction/type and a prefix class is the prefix length
+//   rounded down to a coarse grid (IPv4: 0, 8, 16, 24, 32; IPv6: multiples of 16). Inside a
+//   tuple, policies are hashed by their addresses masked to the class lengths; each hash
+//   entry heads a list of the policies sharing that masked key, in rank order (priority,
+//   then age). A lookup visits the tuples of the flow's context in order of their best rank,
+//   masks the flow per tuple, probes one hash table, walks the (short) list checking each
+//   candidate in full, and stops as soon as no remaining tuple can beat the best match found
+//   (Srinivasan et al., "Packet classification using tuple space search", SIGCOMM 1999;
+//   OVS `lib/classifier.c` with its priority-sorted subtables).
+//
+//   TupleMerge (Daly and Torng, 2017) observed that exact tuples explode with range and
+//   prefix-length variety, and relaxed them: a tuple's key may use *fewer* bits than its
+//   rules specify, and candidates are re-checked in full. Here the relaxation is twofold:
+//   prefix lengths are rounded down to the class grid (ipc1_10k: 92 exact tuples → ≤ 25),
+//   and ports and protocol are not part of any tuple at all — every candidate is re-checked
+//   with `PolicyRule.matches`, so port *ranges* cost nothing extra and never split a tuple.
+//
+// Complexity (n policies, T tuples in the flow's context, L the longest bucket list)
+//   lookup O(T · (1 + L)) worst case, usually a few probes thanks to the best-rank early exit;
+//   insert/remove O(1) expected plus O(T log T) to re-sort the tuple order, and O(table)
+//   to recompute a tuple's best rank when its best rule leaves.
+//
+// Memory
+//   4 bytes per policy (the list link), 8-byte hash entries kept at most 25 % full (≈ 32 bytes
+//   per distinct masked key), ~100 bytes per tuple; plus the shared registry (≈ 120 B/policy).
+//   All tuple tables live in one flat pool (so lookups touch no reference counts); a grown
+//   table leaves a hole that is compacted once holes exceed half the pool.
+//
+// Good at / bad at
+//   Fast and incremental on real rule sets (few tuples, short lists), IPv4 and IPv6 alike.
+//   Bad when many rules share one masked key (long lists: e.g. thousands of rules differing
+//   only in ports), and when a flow's context has many tuples whose best ranks are all better
+//   than its match (no early exit).
+//
+// Thread safety
+//   A value type; lookups do not mutate. Concurrent lookups on an unchanging table are safe.
+
+import CLookupSupport
+
+/// Tuple space search with TupleMerge-style relaxed tuples. See the file comment.
+public struct TupleSpaceTable: SlotIndexedPolicyDatabase, Sendable {
+  public var _registry = PolicyRegistry()
+  public var _index = TupleSpaceIndex()
+
+  public init() {}
+}
+
+/// The index of `TupleSpaceTable`.
+public struct TupleSpaceIndex: PolicySlotIndex {
+  /// One tuple: a hash table of masked (source, destination) keys → list heads.
+  @usableFromInline
+  internal struct _Tuple: Sendable {
+    @usableFromInline var sourceMask: UInt128
+    @usableFromInline var destinationMask: UInt128
+    @usableFromInline var bestRank: UInt128
+    @usableFromInline var tableOffset: Int
+    @usableFromInline var tableMask: Int
+    @usableFromInline var keys: Int
+    @usableFromInline var rules: Int
+    @usableFromInline var context: UInt8
+    @usableFromInline var sourceClass: UInt8
+    @usableFromInline var destinationClass: UInt8
+  }
+
+  /// An empty hash entry. Entries are `fingerprint << 32 | head slot`.
+  @usableFromInline static let emptyEntry = UInt64.max
+  /// The end of a list.
+  @usableFromInline static let endOfList = UInt32.max
+
+  @usableFromInline internal var _tuples: [_Tuple] = []
+  /// All tuple tables, back to back (see the file comment).
+  @usableFromInline internal var _pool: [UInt64] = []
+  @usableFromInline internal var _poolGarbage = 0
+  /// For each slot, the next slot of its list (rank order), or `endOfList`.
+  @usableFromInline internal var _next: [UInt32] = []
+  /// Tuple ids per context, sorted by best rank: `_order[_orderStart[c] ..< _orderStart[c + 1]]`.
+  @usableFromInline internal var _order: [UInt32] = []
+  @usableFromInline internal var _orderStart: [Int32] = Array(repeating: 0, count: PolicyRule.contextCount + 1)
+  @usableFromInline internal let _seed: UInt64
+
+  public init() { _seed = SeededHash.randomSeed() }
+
+  // MARK: Hashing
+
+  /// The prefix class of a length: rounded down to the family's grid.
+  @inlinable
+  static func prefixClass(_ length: UInt8, ipv6: Bool) -> UInt8 {
+    ipv6 ? length & ~15 : length & ~7
+  }
+
+  @inlinable @inline(__always)
+  func _hash(source: UInt128, destination: UInt128, ipv6: Bool) -> UInt64 {
+    if !ipv6 {  // both keys fit in the top 32 bits: one word, one mix
+      return SeededHash.mix(_seed, UInt64(truncatingIfNeeded: source &>> 96) &<< 32
+                                   | UInt64(truncatingIfNeeded: destination &>> 96))
+    }
+    return SeededHash.mix(SeededHash.mix(_seed, source), destination)
+  }
+
+  @inlinable @inline(__always)
+  func _hash(of rule: PolicyRule, in tuple: _Tuple) -> UInt64 {
+    _hash(source: rule.sourceBits & tuple.sourceMask, destination: rule.destinationBits & tuple.destinationMask,
+          ipv6: tuple.context & 1 != 0)
+  }
+
+  // MARK: Search
+
+  /// Tuples handled per round of the three-phase search (hash + prefetch, probe + prefetch,
+  /// scan); a context with more tuples is searched in several rounds.
+  @usableFromInline static let round = 32
+
+  @inlinable
+  public func search(_ key: FlowKey, context: UInt8, rules: UnsafeBufferPointer<PolicyRule>,
+                     best: inout PolicyMatchCandidate) {
+    let start = Int(_orderStart[Int(context)]), end = Int(_orderStart[Int(context) + 1])
+    if start == end { return }
+    let ipv6 = context & 1 != 0
+    _tuples.withUnsafeBufferPointer { tuples in
+      _pool.withUnsafeBufferPointer { pool in
+        _next.withUnsafeBufferPointer { next in
+          _order.withUnsafeBufferPointer { order in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Self.round) { scratch in
+              var first = start
+              while first < end {
+                let last = min(end, first + Self.round)
+                // Phase 1: hash the flow for every tuple of the round and prefetch its bucket, so
+                // the cache misses of all tuples overlap instead of queueing one behind another.
+                for position in first..<last {
+                  let tuple = tuples[Int(order[position])]
+                  if tuple.bestRank >= best.rank { break }
+                  let hash = _hash(source: key.source & tuple.sourceMask,
+                                   destination: key.destination & tuple.destinationMask, ipv6: ipv6)
+                  scratch[position - first] = hash
+                  lookup_prefetch(pool.baseAddress! + (tuple.tableOffset + Int(truncatingIfNeeded: hash) & tuple.tableMask))
+                }
+                // Phase 2: probe, in best-rank order, stopping once no tuple can beat `best`.
+                for position in first..<last {
+                  let tuple = tuples[Int(order[position])]
+                  if tuple.bestRank >= best.rank { return }
+                  guard let head = Self._probe(pool, tuple, hash: scratch[position - first],
+                                               source: key.source & tuple.sourceMask,
+                                               destination: key.destination & tuple.destinationMask, rules: rules)
+                  else { continue }
+                  Self._scan(from: head, key: key, context: context, rules: rules, next: next, best: &best)
+                }
+                first = last
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// The head slot of the list whose masked key is (source, destination), if any.
+  @inlinable @inline(__always)
+  static func _probe(_ pool: UnsafeBufferPointer<UInt64>, _ tuple: _Tuple, hash: UInt64, source: UInt128,
+                     destination: UInt128, rules: UnsafeBufferPointer<PolicyRule>) -> UInt32? {
+    let fingerprint = hash &>> 32
+    var i = Int(truncatingIfNeeded: hash) & tuple.tableMask
+    while true {
+      let entry = pool[tuple.tableOffset &+ i]
+      if entry == emptyEntry { return nil }
+      if entry &>> 32 == fingerprint {
+        let head = UInt32(truncatingIfNeeded: entry)
+        let rule = rules[Int(head)]
+        if rule.sourceBits & tuple.sourceMask == source && rule.destinationBits & tuple.destinationMask == destination {
+          return head
+        }
+      }
+      i = (i &+ 1) & tuple.tableMask
+    }
+  }
+
+  /// Walks a rank-ordered list, lowering `best` at the first full match that beats it.
+  @inlinable @inline(__always)
+  static func _scan(from head: UInt32, key: FlowKey, context: UInt8, rules: UnsafeBufferPointer<PolicyRule>,
+                    next: UnsafeBufferPointer<UInt32>, best: inout PolicyMatchCandidate) {
+    var slot = head
+    while slot != endOfList {
+      let rule = rules[Int(slot)]
+      let rank = rule.rank
+      if rank >= best.rank { return }
+      if rule.matches(key, context: context) {
+        best = PolicyMatchCandidate(rank: rank, slot: slot)
+        return
+      }
+      slot = next[Int(slot)]
+    }
+  }
+
+  // MARK: Changes
+
+  public mutating func link(_ slot: UInt32, rules: [PolicyRule]) {
+    let rule = rules[Int(slot)]
+    if _next.count <= Int(slot) { _next.append(contentsOf: repeatElement(Self.endOfList, count: Int(slot) + 1 - _next.count)) }
+    let t = _tupleID(for: rule)
+    if (_tuples[t].keys + 1) * 4 > _tuples[t].tableMask + 1 { _growTable(t, rules: rules) }
+    let tuple = _tuples[t]
+    let hash = _hash(of: rule, in: tuple)
+    let fingerprint = hash &>> 32
+    var i = Int(truncatingIfNeeded: hash) & tuple.tableMask
+    let source = rule.sourceBits & tuple.sourceMask, destination = rule.destinationBits & tuple.destinationMask
+    while true {
+      let entry = _pool[tuple.tableOffset + i]
+      if entry == Self.emptyEntry {  // a new key: a one-element list
+        _pool[tuple.tableOffset + i] = fingerprint << 32 | UInt64(slot)
+        _next[Int(slot)] = Self.endOfList
+        _tuples[t].keys += 1
+        break
+      }
+      let head = UInt32(truncatingIfNeeded: entry)
+      let other = rules[Int(head)]
+      if entry >> 32 == fingerprint && other.sourceBits & tuple.sourceMask == source
+        && other.destinationBits & tuple.destinationMask == destination {
+        // Insert in rank order.
+        if rule.rank < other.rank {
+          _next[Int(slot)] = head
+          _pool[tuple.tableOffset + i] = fingerprint << 32 | UInt64(slot)
+        } else {
+          var previous = head
+          while _next[Int(previous)] != Self.endOfList && rules[Int(_next[Int(previous)])].rank < rule.rank {
+            previous = _next[Int(previous)]
+          }
+          _next[Int(slot)] = _next[Int(previous)]
+          _next[Int(previous)] = slot
+        }
+        break
+      }
+      i = (i + 1) & tuple.tableMask
+    }
+    _tuples[t].rules += 1
+    if rule.rank < _tuples[t].bestRank {
+      _tuples[t].bestRank = rule.rank
+      _rebuildOrder()
+    }
+  }
+
+  public mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: [PolicyRule]) {
+    guard let t = _tuples.firstIndex(where: {
+      $0.context == rule.context && $0.sourceClass == Self.prefixClass(rule.sourceLength, ipv6: rule.context & 1 != 0)
+        && $0.destinationClass == Self.prefixClass(rule.destinationLength, ipv6: rule.context & 1 != 0)
+    }) else { preconditionFailure("TupleSpaceIndex.unlink: no tuple for the rule") }
+    let tuple = _tuples[t]
+    let source = rule.sourceBits & tuple.sourceMask, destination = rule.destinationBits & tuple.destinationMask
+    // The slot itself may already hold a replacement rule: identify lists by `rule` for it.
+    func maskedKey(_ s: UInt32) -> (UInt128, UInt128) {
+      let r = s == slot ? rule : rules[Int(s)]
+      return (r.sourceBits & tuple.sourceMask, r.destinationBits & tuple.destinationMask)
+    }
+    var i = Int(truncatingIfNeeded: _hash(of: rule, in: tuple)) & tuple.tableMask
+    while true {
+      let entry = _pool[tuple.tableOffset + i]
+      precondition(entry != Self.emptyEntry, "TupleSpaceIndex.unlink: key not found")
+      let head = UInt32(truncatingIfNeeded: entry)
+      if maskedKey(head) == (source, destination) { break }
+      i = (i + 1) & tuple.tableMask
+    }
+    let entry = _pool[tuple.tableOffset + i]
+    let head = UInt32(truncatingIfNeeded: entry)
+    if head == slot {
+      let successor = _next[Int(slot)]
+      if successor != Self.endOfList {
+        _pool[tuple.tableOffset + i] = entry & 0xFFFF_FFFF_0000_0000 | UInt64(successor)
+      } else {
+        _deleteEntry(at: i, tuple: t, rules: rules)
+      }
+    } else {
+      var previous = head
+      while _next[Int(previous)] != slot {
+        precondition(_next[Int(previous)] != Self.endOfList, "TupleSpaceIndex.unlink: slot not in its list")
+        previous = _next[Int(previous)]
+      }
+      _next[Int(previous)] = _next[Int(slot)]
+    }
+    _next[Int(slot)] = Self.endOfList
+    _tuples[t].rules -= 1
+    if _tuples[t].rules == 0 {
+      _removeTuple(t)
+      _rebuildOrder()
+    } else if rule.rank == _tuples[t].bestRank {
+      _recomputeBestRank(t, rules: rules)
+      _rebuildOrder()
+    }
+  }
+
+  /// The tuple for a rule, created when missing.
+  private mutating func _tupleID(for rule: PolicyRule) -> Int {
+    let ipv6 = rule.context & 1 != 0
+    let sourceClass = Self.prefixClass(rule.sourceLength, ipv6: ipv6)
+    let destinationClass = Self.prefixClass(rule.destinationLength, ipv6: ipv6)
+    if let t = _tuples.firstIndex(where: {
+      $0.context == rule.context && $0.sourceClass == sourceClass && $0.destinationClass == destinationClass
+    }) {
+      return t
+    }
+    let capacity = 8
+    _tuples.append(_Tuple(sourceMask: IPAddress.mask(length: Int(sourceClass)),
+                          destinationMask: IPAddress.mask(length: Int(destinationClass)),
+                          bestRank: .max, tableOffset: _pool.count, tableMask: capacity - 1, keys: 0, rules: 0,
+                          context: rule.context, sourceClass: sourceClass, destinationClass: destinationClass))
+    _pool.append(contentsOf: repeatElement(Self.emptyEntry, count: capacity))
+    return _tuples.count - 1
+  }
+
+  /// Doubles a tuple's table: a new region at the end of the pool, the old one becomes garbage.
+  private mutating func _growTable(_ t: Int, rules: [PolicyRule]) {
+    let old = _tuples[t]
+    let capacity = (old.tableMask + 1) * 2
+    let offset = _pool.count
+    _pool.append(contentsOf: repeatElement(Self.emptyEntry, count: capacity))
+    var grown = old
+    grown.tableOffset = offset
+    grown.tableMask = capacity - 1
+    for i in 0...old.tableMask {
+      let entry = _pool[old.tableOffset + i]
+      if entry == Self.emptyEntry { continue }
+      var j = Int(truncatingIfNeeded: _hash(of: rules[Int(UInt32(truncatingIfNeeded: entry))], in: grown)) & grown.tableMask
+      while _pool[offset + j] != Self.emptyEntry { j = (j + 1) & grown.tableMask }
+      _pool[offset + j] = entry
+      _pool[old.tableOffset + i] = Self.emptyEntry
+    }
+    _tuples[t] = grown
+    _poolGarbage += old.tableMask + 1
+    if _poolGarbage * 2 > _pool.count { _compactPool() }
+  }
+
+  /// Copies every live table into a fresh pool, dropping the holes.
+  private mutating func _compactPool() {
+    var pool: [UInt64] = []
+    pool.reserveCapacity(_pool.count - _poolGarbage)
+    for t in _tuples.indices {
+      let offset = pool.count
+      pool.append(contentsOf: _pool[_tuples[t].tableOffset...(_tuples[t].tableOffset + _tuples[t].tableMask)])
+      _tuples[t].tableOffset = offset
+    }
+    _pool = pool
+    _poolGarbage = 0
+  }
+
+  /// Deletes hash entry `i` of tuple `t` by backward shift (no tombstones).
+  private mutating func _deleteEntry(at i: Int, tuple t: Int, rules: [PolicyRule]) {
+    let tuple = _tuples[t]
+    var hole = i
+    var j = (i + 1) & tuple.tableMask
+    while _pool[tuple.tableOffset + j] != Self.emptyEntry {
+      let entry = _pool[tuple.tableOffset + j]
+      let home = Int(truncatingIfNeeded: _hash(of: rules[Int(UInt32(truncatingIfNeeded: entry))], in: tuple)) & tuple.tableMask
+      if (j - home) & tuple.tableMask >= (j - hole) & tuple.tableMask {
+        _pool[tuple.tableOffset + hole] = entry
+        hole = j
+      }
+      j = (j + 1) & tuple.tableMask
+    }
+    _pool[tuple.tableOffset + hole] = Self.emptyEntry
+    _tuples[t].keys -= 1
+  }
+
+  private mutating func _recomputeBestRank(_ t: Int, rules: [PolicyRule]) {
+    let tuple = _tuples[t]
+    var best = UInt128.max
+    for i in 0...tuple.tableMask {
+      let entry = _pool[tuple.tableOffset + i]
+      if entry != Self.emptyEntry { best = min(best, rules[Int(UInt32(truncatingIfNeeded: entry))].rank) }
+    }
+    _tuples[t].bestRank = best
+  }
+
+  private mutating func _removeTuple(_ t: Int) {
+    _poolGarbage += _tuples[t].tableMask + 1
+    _tuples.remove(at: t)
+    if _poolGarbage * 2 > _pool.count { _compactPool() }
+  }
+
+  /// Re-sorts the per-context tuple order by best rank.
+  private mutating func _rebuildOrder() {
+    let ids = _tuples.indices.sorted {
+      (_tuples[$0].context, _tuples[$0].bestRank) < (_tuples[$1].context, _tuples[$1].bestRank)
+    }
+    _order = ids.map { UInt32($0) }
+    var start = 0
+    for context in 0...PolicyRule.contextCount {
+      while start < ids.count && Int(_tuples[ids[start]].context) < context { start += 1 }
+      _orderStart[context] = Int32(start)
+    }
+  }
+
+  // MARK: Reporting
+
+  public var memoryFootprint: Int {
+    _tuples.capacity * MemoryLayout<_Tuple>.stride + _pool.capacity * 8 + _next.capacity * 4
+      + _order.capacity * 4 + _orderStart.capacity * 4
+  }
+
+  public var statistics: [LookupStatistics.Counter] {
+    [LookupStatistics.Counter("tuples", _tuples.count),
+     LookupStatistics.Counter("hash entries", _tuples.reduce(0) { $0 + $1.keys }),
+     LookupStatistics.Counter("longest list", _longestList())]
+  }
+
+  private func _longestList() -> Int {
+    var longest = 0
+    for tuple in _tuples {
+      for i in 0...tuple.tableMask where _pool[tuple.tableOffset + i] != Self.emptyEntry {
+        var length = 0
+        var slot = UInt32(truncatingIfNeeded: _pool[tuple.tableOffset + i])
+        while slot != Self.endOfList {
+          length += 1
+          slot = _next[Int(slot)]
+        }
+        longest = max(longest, length)
+      }
+    }
+    return longest
+  }
+
+  public func checkInvariants(rules: [PolicyRule], liveSlots: [UInt32]) {
+    var seen = Set<UInt32>()
+    for (t, tuple) in _tuples.enumerated() {
+      precondition(tuple.rules > 0, "empty tuple \(t) kept")
+      var rulesInTuple = 0, keys = 0
+      var best = UInt128.max
+      for i in 0...tuple.tableMask {
+        let entry = _pool[tuple.tableOffset + i]
+        if entry == Self.emptyEntry { continue }
+        keys += 1
+        let head = UInt32(truncatingIfNeeded: entry)
+        let hash = _hash(of: rules[Int(head)], in: tuple)
+        precondition(entry >> 32 == hash >> 32, "fingerprint differs from the head's hash")
+        // The entry is reachable from its home without crossing an empty entry.
+        var j = Int(truncatingIfNeeded: hash) & tuple.tableMask
+        while j != i {
+          precondition(_pool[tuple.tableOffset + j] != Self.emptyEntry, "entry unreachable from its home")
+          j = (j + 1) & tuple.tableMask
+        }
+        var slot = head
+        var previousRank: UInt128? = nil
+        while slot != Self.endOfList {
+          let rule = rules[Int(slot)]
+          precondition(seen.insert(slot).inserted, "slot \(slot) listed twice")
+          precondition(rule.context == tuple.context
+                       && Self.prefixClass(rule.sourceLength, ipv6: tuple.context & 1 != 0) == tuple.sourceClass
+                       && Self.prefixClass(rule.destinationLength, ipv6: tuple.context & 1 != 0) == tuple.destinationClass,
+                       "rule in the wrong tuple")
+          precondition(rule.sourceBits & tuple.sourceMask == rules[Int(head)].sourceBits & tuple.sourceMask
+                       && rule.destinationBits & tuple.destinationMask == rules[Int(head)].destinationBits & tuple.destinationMask,
+                       "rule in the wrong list")
+          if let previousRank { precondition(previousRank < rule.rank, "list not in rank order") }
+          previousRank = rule.rank
+          best = min(best, rule.rank)
+          rulesInTuple += 1
+          slot = _next[Int(slot)]
+        }
+      }
+      precondition(rulesInTuple == tuple.rules && keys == tuple.keys, "tuple counters wrong")
+      precondition(best == tuple.bestRank, "tuple best rank stale")
+      precondition(keys * 4 <= tuple.tableMask + 1 || keys <= 2, "tuple table over 25 % full")
+    }
+    precondition(seen == Set(liveSlots), "indexed slots differ from live slots")
+    for context in 0..<PolicyRule.contextCount {
+      let ids = _order[Int(_orderStart[context])..<Int(_orderStart[context + 1])]
+      for (a, b) in zip(ids, ids.dropFirst()) {
+        precondition(_tuples[Int(a)].bestRank <= _tuples[Int(b)].bestRank, "tuple order not by best rank")
+      }
+      precondition(ids.allSatisfy { Int(_tuples[Int($0)].context) == context }, "tuple under the wrong context")
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import ArgumentParser
+import Foundation
+import Lookup
+
+/// `lookupbench bench`: build time, update rates, lookup cost and memory per SPD structure.
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Measure SPD structures on a ClassBench rule set and trace (release builds only).",
+    discussion: """
+      Per structure: build time from scratch, insert and delete rates (removing and re-inserting \
+      a random 10 % of the set), ns per lookup (median over passes of the trace in order, single \
+      lookups and bursts of 64), and memory. With --json, one JSON object per structure per line \
+      with the keys structure, rules, lookups, build_ms, insert_per_s, delete_per_s, \
+      ns_per_lookup, ns_per_lookup_batch, bytes, bytes_per_rule, passes (a stable contract), \
+      plus descriptive keys (rule_set, trace, machine, build, batch_size).
+      """)
+
+  @Option(help: "A ClassBench rule file.")
+  var rules: String
+
+  @Option(help: "A ClassBench trace file.")
+  var trace: String
+
+  @Option(help: "Comma-separated structure names (default: every SPD structure).")
+  var structures: String?
+
+  @Option(help: "Timed passes over the trace (median reported; at least 5 recommended).")
+  var passes: Int = 5
+
+  @Option(help: "Skip structures whose single lookups would exceed this many seconds per pass (e.g. linear at 100k).")
+  var maxPassSeconds: Double = 20
+
+  @Flag(help: "Print one JSON object per structure per line instead of a table.")
+  var json = false
+
+  @Flag(help: "Also print each structure's own counters (tuples, nodes, list lengths, bytes).")
+  var statistics = false
+
+  func run() throws {
+    try reportingErrors {
+      let workload = try ClassBenchWorkload(rules: rules, trace: trace)
+      let names = structures.map { $0.split(separator: ",").map(String.init) } ?? StructureCatalog.policyDatabaseNames
+      for name in names { _ = try StructureCatalog.makePolicyDatabase(named: name) }
+      if !json {
+        print("lookupbench bench — \(machineDescription())")
+        print("rules \(rules) (\(workload.policies.count)), trace \(trace) (\(workload.keys.count) lookups, in file order); "
+              + "median of \(passes) passes; batches of \(BenchFigures.batchSize)\n")
+      }
+      var rows: [[String]] = []
+      for name in names {
+        let visitor = BenchVisitor(name: name, workload: workload, passes: passes, maxPassSeconds: maxPassSeconds)
+        guard let figures = try StructureCatalog.visitPolicyDatabase(named: name, visitor) else {
+          if !json { print("\(name): skipped (a pass would exceed \(maxPassSeconds) s)") }
+          continue
+        }
+        if statistics && !json {
+          print("\(name): " + figures.statistics.map { "\($0.name) \($0.value)" }.joined(separator: ", "))
+        }
+        if json {
+          print(figures.json(ruleSet: rules, trace: trace))
+        } else {
+          rows.append(figures.row)
+        }
+      }
+      if !json {
+        print(table(header: ["structure", "rules", "build ms", "inserts/s", "deletes/s", "ns/lookup", "ns/lookup (64)",
+                             "bytes", "B/rule"], rows: rows))
+      }
+    }
+  }
+}
+
+/// The figures of one structure on one workload.
+struct BenchFigures {
+  static let batchSize = 64
+  var structure: String
+  var rules: Int
+  var lookups: Int
+  var buildMilliseconds: Double
+  var insertsPerSecond: Double
+  var deletesPerSecond: Double
+  var nanosecondsPerLookup: Double
+  var nanosecondsPerBatchedLookup: Double
+  var bytes: Int
+  var passes: Int
+  var statistics: LookupStatistics
+
+  var bytesPerRule: Double { Double(bytes) / Double(max(rules, 1)) }
+
+  var row: [String] {
+    [structure, "\(rules)", String(format: "%.2f", buildMilliseconds), String(format: "%.0f", insertsPerSecond),
+     String(format: "%.0f", deletesPerSecond), String(format: "%.1f", nanosecondsPerLookup),
+     String(format: "%.1f", nanosecondsPerBatchedLookup), "\(bytes)", String(format: "%.1f", bytesPerRule)]
+  }
+
+  func json(ruleSet: String, trace: String) -> String {
+    func quoted(_ s: String) -> String {
+      "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+    let fields: [(String, String)] = [
+      ("structure", quoted(structure)), ("rules", "\(rules)"), ("lookups", "\(lookups)"),
+      ("build_ms", String(format: "%.3f", buildMilliseconds)), ("insert_per_s", String(format: "%.0f", insertsPerSecond)),
+      ("delete_per_s", String(format: "%.0f", deletesPerSecond)),
+      ("ns_per_lookup", String(format: "%.2f", nanosecondsPerLookup)),
+      ("ns_per_lookup_batch", String(format: "%.2f", nanosecondsPerBatchedLookup)),
+      ("bytes", "\(bytes)"), ("bytes_per_rule", String(format: "%.1f", bytesPerRule)), ("passes", "\(passes)"),
+      ("batch_size", "\(Self.batchSize)"), ("rule_set", quoted(ruleSet)), ("trace", quoted(trace)),
+      ("machine", quoted(machineDescription())), ("build", quoted(isOptimizedBuild ? "release" : "debug")),
+    ]
+    return "{" + fields.map { "\(quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+  }
+}
+
+/// Runs `measure` specialised for each structure type.
+struct BenchVisitor: PolicyDatabaseVisitor {
+  let name: String
+  let workload: ClassBenchWorkload
+  let passes: Int
+  let maxPassSeconds: Double
+
+  func visit<D: PolicyDatabase>(_ type: D.Type) throws -> BenchFigures? {
+    try measure(D(), name: name, workload: workload, passes: passes, maxPassSeconds: maxPassSeconds)
+  }
+}
+
+/// Measures one structure (called with a concrete type, so every loop is specialised).
+func measure<D: PolicyDatabase>(_ empty: D, name: String, workload: ClassBenchWorkload, passes: Int,
+                                maxPassSeconds: Double) throws -> BenchFigures? {
+  let policies = workload.policies
+  // Build from scratch: median of 3 builds.
+  var builds: [Double] = []
+  var database = empty
+  for _ in 0..<3 {
+    var fresh = empty
+    let start = monotonicNanoseconds()
+    for policy in policies { try fresh.insert(policy) }
+    builds.append(Double(monotonicNanoseconds() - start) / 1e6)
+    database = fresh
+  }
+  // Guard against structures too slow for this set (one probe pass over 1 % of the trace).
+  let probe = Array(workload.keys.prefix(max(1, workload.keys.count / 100)))
+  let probeNanoseconds = median(measureSingleLookups(database, keys: probe, passes: 1))
+  if probeNanoseconds * Double(workload.keys.count) / 1e9 > maxPassSeconds { return nil }
+  // Updates: remove a random 10 % (fixed seed), then re-insert them.
+  var generator = SplitMix64(seed: 42)
+  let victims = Array(policies.shuffled(using: &generator).prefix(max(1, policies.count / 10)))
+  let removeStart = monotonicNanoseconds()
+  for policy in victims { try database.remove(policy.index) }
+  let removeSeconds = Double(monotonicNanoseconds() - removeStart) / 1e9
+  let insertStart = monotonicNanoseconds()
+  for policy in victims { try database.insert(policy) }
+  let insertSeconds = Double(monotonicNanoseconds() - insertStart) / 1e9
+  let single = median(measureSingleLookups(database, keys: workload.keys, passes: passes))
+  let batched = median(measureBatchedLookups(database, keys: workload.keys, batchSize: BenchFigures.batchSize,
+                                             passes: passes))
+  return BenchFigures(structure: name, rules: policies.count, lookups: workload.keys.count,
+                      buildMilliseconds: median(builds), insertsPerSecond: Double(victims.count) / insertSeconds,
+                      deletesPerSecond: Double(victims.count) / removeSeconds, nanosecondsPerLookup: single,
+                      nanosecondsPerBatchedLookup: batched, bytes: database.memoryFootprint, passes: passes,
+                      statistics: database.statistics)
+}
+
+/// A small seedable generator so the update sample is the same on every run.
+struct SplitMix64: RandomNumberGenerator {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}

@@ -6,8 +6,8 @@ struct Verify: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Check that structures answer exactly what `linear` answers on a trace.",
     discussion: """
-      Prints `verify: N structures agree on M lookups` and exits 0, or prints the first \
-      disagreements (header, expected, got) and exits 1.
+      Checks single and batch lookups. Prints `verify: N structures agree on M lookups` and \
+      exits 0, or prints the first disagreements (header, expected, got) and exits 1.
       """)
 
   @Option(help: "A ClassBench rule file.")
@@ -42,19 +42,21 @@ func verifyStructures(_ names: [String], on workload: ClassBenchWorkload, show: 
   var report: [String] = []
   var allAgree = true
   for name in names {
-    let got = try workload.build(name).classify(workload.keys)
+    let database = try workload.build(name)
+    for (mode, got) in [("single", database.classify(workload.keys)), ("batch", database.classifyBatched(workload.keys))] {
     let wrong = workload.keys.indices.filter { got[$0] != expected[$0] }
     if !wrong.isEmpty {
       allAgree = false
-      report.append("verify: \(name) disagrees with linear on \(wrong.count) of \(workload.keys.count) lookups")
+      report.append("verify: \(name) (\(mode) lookups) disagrees with linear on \(wrong.count) of \(workload.keys.count) lookups")
       for i in wrong.prefix(show) {
         let h = workload.headers[i]
         report.append("  header \(i + 1) (\(h.source) \(h.destination) \(h.sourcePort) \(h.destinationPort) \(h.proto)): expected \(expected[i]), got \(got[i])")
       }
     }
+    }
   }
   if allAgree {
-    report.append("verify: \(names.count) structures agree on \(workload.keys.count) lookups")
+    report.append("verify: \(names.count) structures agree on \(workload.keys.count) lookups (single and batch)")
   }
   return (allAgree, report)
 }

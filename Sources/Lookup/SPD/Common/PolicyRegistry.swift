@@ -2,37 +2,50 @@
 /// their indexes and ages, the duplicate check and the default actions.
 ///
 /// Storage. Each live policy occupies a *slot*: `rules[slot]` is its hot `PolicyRule`
-/// (128 bytes) and `templates[slot]` its templates. Free slots are reused (a free list). SPD
+/// (64 bytes), `extras[slot]` its cold `PolicyRuleExtras` (32 bytes) and `templates[slot]`
+/// its templates. Free slots are reused (a free list). SPD
 /// indexes hold slot numbers, never copies of policies, so a policy's data exists once.
 ///
 /// Changes. A structure asks the registry *first*; only when the registry accepts a change
 /// does the structure touch its own index, so a refused change leaves everything as it was.
 ///
 /// Ages. Each insert or replacement takes the next `position` (64-bit, never wraps in
-/// practice); lower is older. This is the kernel's `pos`.
+/// practice) and the next 32-bit `sequence` (the image of the age inside `PolicyRule.rank`);
+/// lower is older. This is the kernel's `pos`. When the sequence would overflow, every live
+/// rule is renumbered in age order (`renumberings` counts it; ranks keep their order but
+/// change value, so indexes that cache ranks rebuild).
 ///
 /// Indexes follow the kernel's `xfrm_gen_index`: a generator stepping by 8, OR-ed with the
 /// direction, skipping 0 and indexes in use; an explicit index must carry its direction in
 /// its low three bits.
 ///
-/// Complexity: add, update, remove O(1) expected. Memory: 128 + 8 (templates) + ~8 (identity
-/// set) + ~8 (index set) ≈ 150 bytes per policy.
+/// Complexity: add, update, remove O(1) expected (renumbering, once per 2³² changes, is
+/// O(n log n)). Memory: 64 + 32 + 8 (templates) + ~8 (identity set) + ~8 (index set) ≈ 120
+/// bytes per policy.
 public struct PolicyRegistry: Sendable {
-  /// The hot record of each slot. Free slots hold a rule with index 0.
+  /// The hot record of each slot.
   public private(set) var rules: [PolicyRule] = []
+  /// The cold record of each slot; `extras[slot].index == 0` marks a free slot.
+  public private(set) var extras: [PolicyRuleExtras] = []
   /// The templates of each slot.
   public private(set) var templates: [[PolicyTemplate]] = []
   @usableFromInline internal var _freeSlots: [UInt32] = []
   @usableFromInline internal var _byIdentity: SlotHashSet
   @usableFromInline internal var _byIndex: SlotHashSet
   @usableFromInline internal var _nextPosition: UInt64 = 1
+  @usableFromInline internal var _nextSequence: UInt32
   @usableFromInline internal var _indexGenerator: UInt32 = 0
   public private(set) var count = 0
+  /// How many times the sequences were renumbered (see the type's discussion).
+  public private(set) var renumberings = 0
   public var defaultActions = DefaultActions()
 
-  public init(seed: UInt64 = SeededHash.randomSeed()) {
+  /// - Parameter firstSequence: where sequences start (tests start near 2³² to exercise the
+  ///   renumbering).
+  public init(seed: UInt64 = SeededHash.randomSeed(), firstSequence: UInt32 = 1) {
     _byIdentity = SlotHashSet(seed: seed)
     _byIndex = SlotHashSet(seed: seed &+ 1)
+    _nextSequence = firstSequence
   }
 
   /// What `update` did.
@@ -45,15 +58,39 @@ public struct PolicyRegistry: Sendable {
 
   // MARK: Queries
 
+  /// Runs `body` with a read-only view of every slot's rule.
+  @inlinable
+  public func withRules<R>(_ body: (PolicyRules) throws -> R) rethrows -> R {
+    try rules.withUnsafeBufferPointer { hot in
+      try extras.withUnsafeBufferPointer { extras in try body(PolicyRules(hot: hot, extras: extras)) }
+    }
+  }
+
   /// The slot of the policy with this index.
   @inlinable
   public func slot(forIndex index: UInt32) -> UInt32? {
-    _byIndex.find(hash: SeededHash.mix(_byIndex.seed, UInt64(index))) { rules[Int($0)].index == index }
+    guard index != 0 else { return nil }
+    return _byIndex.find(hash: SeededHash.mix(_byIndex.seed, UInt64(index))) { extras[Int($0)].index == index }
   }
 
   /// The full policy in a slot.
   public func policy(atSlot slot: UInt32) -> Policy {
-    rules[Int(slot)].policy(templates: templates[Int(slot)])
+    let rule = rules[Int(slot)], extra = extras[Int(slot)]
+    let family = rule.family
+    let source = AddressPrefix(uncheckedAddress: IPAddress(bits: rule.sourceBits, family: family),
+                               length: Int(rule.sourceLength))
+    let destination = AddressPrefix(uncheckedAddress: IPAddress(bits: rule.destinationBits, family: family),
+                                    length: Int(rule.destinationLength))
+    let selector = PolicySelector(
+      family: family, source: source, destination: destination,
+      sourcePort: PortSelector(_value: rule.sourcePortValue, mask: rule.sourcePortMask, low: rule.sourcePortLow,
+                               high: rule.sourcePortHigh),
+      destinationPort: PortSelector(_value: rule.destinationPortValue, mask: rule.destinationPortMask,
+                                    low: rule.destinationPortLow, high: rule.destinationPortHigh),
+      proto: ProtocolSelector(_raw: rule.proto), ifindex: extra.ifindex, dscp: DSCPSelector(_raw: rule.dscp))
+    return Policy(selector: selector, priority: rule.priority, index: extra.index, direction: rule.direction,
+                  type: rule.type, action: extra.action, templates: templates[Int(slot)],
+                  mark: MarkSelector(value: extra.markValue, mask: extra.markMask), interfaceID: extra.interfaceID)
   }
 
   /// The policy with this index.
@@ -63,15 +100,16 @@ public struct PolicyRegistry: Sendable {
 
   /// The live slots, oldest policy first.
   public var slotsByAge: [UInt32] {
-    _byIndex.slots.sorted { rules[Int($0)].position < rules[Int($1)].position }
+    _byIndex.slots.sorted { extras[Int($0)].position < extras[Int($1)].position }
   }
 
   /// Every live slot, in no particular order.
   public var liveSlots: [UInt32] { _byIndex.slots }
 
-  /// Heap bytes of the registry (rules, templates, free list, the two hash sets).
+  /// Heap bytes of the registry (rules, extras, templates, free list, the two hash sets).
   public var memoryFootprint: Int {
     rules.capacity * MemoryLayout<PolicyRule>.stride
+      + extras.capacity * MemoryLayout<PolicyRuleExtras>.stride
       + templates.capacity * MemoryLayout<[PolicyTemplate]>.stride
       + templates.reduce(0) { $0 + $1.capacity * MemoryLayout<PolicyTemplate>.stride }
       + _freeSlots.capacity * 4 + _byIdentity.memoryFootprint + _byIndex.memoryFootprint
@@ -79,57 +117,80 @@ public struct PolicyRegistry: Sendable {
 
   // MARK: Changes
 
-  /// Adds a policy (exclusive create). Returns its slot; `rules[slot].index` is its index.
+  /// Adds a policy (exclusive create). Returns its slot; `extras[slot].index` is its index.
   /// - Throws: `.policyExists`, `.indexInUse`, `.indexDirectionMismatch`, `.tooManyTemplates`.
   public mutating func add(_ policy: Policy) throws(LookupError) -> UInt32 {
     try Self.validate(policy)
-    let candidate = PolicyRule(policy, position: 0)
-    if let existing = _slot(withIdentityOf: candidate) {
-      throw .policyExists(existingIndex: rules[Int(existing)].index)
+    if let existing = _slot(withIdentityOf: policy) {
+      throw .policyExists(existingIndex: extras[Int(existing)].index)
     }
-    return try _insertNew(policy, candidate)
+    return try _insertNew(policy)
   }
 
   /// Adds a policy, or replaces the one with its identity (keeping the index, new age).
   public mutating func update(_ policy: Policy) throws(LookupError) -> Change {
     try Self.validate(policy)
-    let candidate = PolicyRule(policy, position: 0)
-    guard let slot = _slot(withIdentityOf: candidate) else {
-      return .added(slot: try _insertNew(policy, candidate))
+    guard let slot = _slot(withIdentityOf: policy) else {
+      return .added(slot: try _insertNew(policy))
     }
     let old = rules[Int(slot)]
+    let index = extras[Int(slot)].index
     // The kernel keeps the replaced policy's index; an explicit different one is refused.
-    if policy.index != 0 && policy.index != old.index { throw .indexInUse(old.index) }
-    var replacement = candidate
-    replacement.index = old.index
-    replacement.position = _takePosition()
+    if policy.index != 0 && policy.index != index { throw .indexInUse(index) }
+    var replacement = policy
+    replacement.index = index
     // Identity and index are unchanged, so neither hash set moves.
-    rules[Int(slot)] = replacement
+    rules[Int(slot)] = PolicyRule(replacement, sequence: _takeSequence())
+    extras[Int(slot)] = PolicyRuleExtras(replacement, position: _takePosition())
     templates[Int(slot)] = policy.templates
     return .replaced(slot: slot, old: old)
   }
 
-  /// Removes the policy with this index. Returns its slot (now free) and its last rule.
-  public mutating func remove(index: UInt32) throws(LookupError) -> (slot: UInt32, rule: PolicyRule) {
+  /// Removes the policy with this index. Returns its slot (now free) and its last records.
+  public mutating func remove(index: UInt32) throws(LookupError)
+  -> (slot: UInt32, rule: PolicyRule, extras: PolicyRuleExtras, templates: [PolicyTemplate]) {
     guard let slot = slot(forIndex: index) else { throw .policyNotFound(index: index) }
-    let rule = rules[Int(slot)]
+    let rule = rules[Int(slot)], extra = extras[Int(slot)], template = templates[Int(slot)]
     do {
-      // The closures read the rules while the sets mutate: give them their own reference,
-      // dropped before `rules` changes (so no copy is made).
-      let rulesView = rules
+      // The closures read the records while the sets mutate: give them their own references,
+      // dropped before the arrays change (so no copy is made).
+      let rulesView = rules, extrasView = extras
       let identitySeed = _byIdentity.seed, indexSeed = _byIndex.seed
-      _byIdentity.remove(slot, hash: rule.identityHash(seed: identitySeed)) {
-        rulesView[Int($0)].identityHash(seed: identitySeed)
+      _byIdentity.remove(slot, hash: Self.identityHash(rule, extra, seed: identitySeed)) {
+        Self.identityHash(rulesView[Int($0)], extrasView[Int($0)], seed: identitySeed)
       }
       _byIndex.remove(slot, hash: SeededHash.mix(indexSeed, UInt64(index))) {
-        SeededHash.mix(indexSeed, UInt64(rulesView[Int($0)].index))
+        SeededHash.mix(indexSeed, UInt64(extrasView[Int($0)].index))
       }
     }
-    rules[Int(slot)].index = 0
+    extras[Int(slot)].index = 0
     templates[Int(slot)] = []
     _freeSlots.append(slot)
     count -= 1
-    return (slot, rule)
+    return (slot, rule, extra, template)
+  }
+
+  // MARK: Identity
+
+  /// A seeded hash of the identity: selector as written, direction, type, mark, if_id.
+  @inlinable
+  static func identityHash(_ rule: PolicyRule, _ extra: PolicyRuleExtras, seed: UInt64) -> UInt64 {
+    var h = SeededHash.mix(seed, rule.sourceBits)
+    h = SeededHash.mix(h, rule.destinationBits)
+    h = SeededHash.mix(h, UInt64(rule.sourceLength) | UInt64(rule.destinationLength) << 8
+                          | UInt64(rule.context) << 16 | UInt64(rule.dscp) << 24 | UInt64(rule.proto) << 32)
+    h = SeededHash.mix(h, UInt64(extra.markValue) | UInt64(extra.markMask) << 32)
+    h = SeededHash.mix(h, UInt64(extra.interfaceID) | UInt64(extra.ifindex) << 32)
+    h = SeededHash.mix(h, UInt64(rule.sourcePortValue) | UInt64(rule.sourcePortMask) << 16
+                          | UInt64(rule.sourcePortLow) << 32 | UInt64(rule.sourcePortHigh) << 48)
+    return SeededHash.mix(h, UInt64(rule.destinationPortValue) | UInt64(rule.destinationPortMask) << 16
+                             | UInt64(rule.destinationPortLow) << 32 | UInt64(rule.destinationPortHigh) << 48)
+  }
+
+  @inlinable
+  static func sameIdentity(_ a: PolicyRule, _ ae: PolicyRuleExtras, _ b: PolicyRule, _ be: PolicyRuleExtras) -> Bool {
+    a.hasSameSelector(as: b) && ae.markValue == be.markValue && ae.markMask == be.markMask
+      && ae.interfaceID == be.interfaceID && ae.ifindex == be.ifindex
   }
 
   // MARK: Internals
@@ -141,37 +202,41 @@ public struct PolicyRegistry: Sendable {
     }
   }
 
-  private func _slot(withIdentityOf candidate: PolicyRule) -> UInt32? {
-    _byIdentity.find(hash: candidate.identityHash(seed: _byIdentity.seed)) {
-      rules[Int($0)].hasSameIdentity(as: candidate)
+  private func _slot(withIdentityOf policy: Policy) -> UInt32? {
+    let rule = PolicyRule(policy, sequence: 0), extra = PolicyRuleExtras(policy, position: 0)
+    return _byIdentity.find(hash: Self.identityHash(rule, extra, seed: _byIdentity.seed)) {
+      Self.sameIdentity(rules[Int($0)], extras[Int($0)], rule, extra)
     }
   }
 
-  private mutating func _insertNew(_ policy: Policy, _ candidate: PolicyRule) throws(LookupError) -> UInt32 {
-    var rule = candidate
-    if rule.index == 0 {
-      rule.index = _generateIndex(direction: policy.direction)
-    } else if slot(forIndex: rule.index) != nil {
-      throw .indexInUse(rule.index)
+  private mutating func _insertNew(_ policy: Policy) throws(LookupError) -> UInt32 {
+    var stored = policy
+    if stored.index == 0 {
+      stored.index = _generateIndex(direction: policy.direction)
+    } else if slot(forIndex: stored.index) != nil {
+      throw .indexInUse(stored.index)
     }
-    rule.position = _takePosition()
+    let rule = PolicyRule(stored, sequence: _takeSequence())
+    let extra = PolicyRuleExtras(stored, position: _takePosition())
     let slot: UInt32
     if let free = _freeSlots.popLast() {
       slot = free
       rules[Int(slot)] = rule
-      templates[Int(slot)] = policy.templates
+      extras[Int(slot)] = extra
+      templates[Int(slot)] = stored.templates
     } else {
       slot = UInt32(rules.count)
       rules.append(rule)
-      templates.append(policy.templates)
+      extras.append(extra)
+      templates.append(stored.templates)
     }
     let identitySeed = _byIdentity.seed, indexSeed = _byIndex.seed
-    let rulesView = rules  // see `remove`: no copy, `rules` does not change below
-    _byIdentity.insert(slot, hash: rule.identityHash(seed: identitySeed)) {
-      rulesView[Int($0)].identityHash(seed: identitySeed)
+    let rulesView = rules, extrasView = extras  // see `remove`: no copy, the arrays do not change below
+    _byIdentity.insert(slot, hash: Self.identityHash(rule, extra, seed: identitySeed)) {
+      Self.identityHash(rulesView[Int($0)], extrasView[Int($0)], seed: identitySeed)
     }
-    _byIndex.insert(slot, hash: SeededHash.mix(indexSeed, UInt64(rule.index))) {
-      SeededHash.mix(indexSeed, UInt64(rulesView[Int($0)].index))
+    _byIndex.insert(slot, hash: SeededHash.mix(indexSeed, UInt64(extra.index))) {
+      SeededHash.mix(indexSeed, UInt64(extrasView[Int($0)].index))
     }
     count += 1
     return slot
@@ -180,6 +245,21 @@ public struct PolicyRegistry: Sendable {
   private mutating func _takePosition() -> UInt64 {
     defer { _nextPosition &+= 1 }
     return _nextPosition
+  }
+
+  /// The next sequence; renumbers every live rule first when the counter is exhausted.
+  private mutating func _takeSequence() -> UInt32 {
+    if _nextSequence == .max {
+      var sequence: UInt32 = 1
+      for slot in slotsByAge {
+        rules[Int(slot)].rank = UInt64(rules[Int(slot)].priority) << 32 | UInt64(sequence)
+        sequence += 1
+      }
+      _nextSequence = sequence
+      renumberings += 1
+    }
+    defer { _nextSequence += 1 }
+    return _nextSequence
   }
 
   private mutating func _generateIndex(direction: PolicyDirection) -> UInt32 {
@@ -192,15 +272,20 @@ public struct PolicyRegistry: Sendable {
   }
 
   /// Traps on a broken invariant: the hash sets hold exactly the live slots, identities are
-  /// unique, free slots are empty.
+  /// unique, free slots are empty, sequences order the live rules as positions do.
   public func checkInvariants() {
     let live = Set(_byIndex.slots)
     precondition(live.count == count && Set(_byIdentity.slots) == live, "registry hash sets disagree")
     for slot in live {
-      precondition(rules[Int(slot)].index != 0, "live slot without index")
-      precondition(self.slot(forIndex: rules[Int(slot)].index) == slot, "index set cannot find a live slot")
-      precondition(_slot(withIdentityOf: rules[Int(slot)]) == slot, "identity set cannot find a live slot")
+      precondition(extras[Int(slot)].index != 0, "live slot without index")
+      precondition(self.slot(forIndex: extras[Int(slot)].index) == slot, "index set cannot find a live slot")
+      precondition(_slot(withIdentityOf: policy(atSlot: slot)) == slot, "identity set cannot find a live slot")
+      precondition(rules[Int(slot)].sequence < _nextSequence, "sequence from the future")
     }
-    for slot in _freeSlots { precondition(rules[Int(slot)].index == 0 && !live.contains(slot), "bad free slot") }
+    let byAge = slotsByAge
+    for (a, b) in zip(byAge, byAge.dropFirst()) {
+      precondition(rules[Int(a)].sequence < rules[Int(b)].sequence, "sequences out of age order")
+    }
+    for slot in _freeSlots { precondition(extras[Int(slot)].index == 0 && !live.contains(slot), "bad free slot") }
   }
 }

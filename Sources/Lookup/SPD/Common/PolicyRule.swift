@@ -1,26 +1,25 @@
-/// The hot record of one policy: everything a lookup checks, as plain integers (128 bytes:
-/// two cache lines at most, the addresses and masks in the first).
+/// The hot record of one policy: what a lookup checks on every candidate, in one 64-byte
+/// cache line.
 ///
-/// The `PolicyRegistry` keeps one per live policy in a contiguous array indexed by *slot*;
-/// every SPD index stores slots (4 bytes) and reads the rule from that array, so a policy's
-/// data exists once. `matches(_:context:)` is SEMANTICS.md rules 1–9 plus direction and
-/// type, with no branches on selector shape: an "any" field is a zero mask, a full range or
-/// a sentinel.
+/// The `PolicyRegistry` keeps one per live policy in a contiguous array indexed by *slot*,
+/// beside a cold `PolicyRuleExtras` array (index, action, mark, if_id, ifindex, full age).
+/// Every SPD index stores slots (4 bytes) and reads rules through a `PolicyRules` view, so a
+/// policy's data exists once.
+///
+/// `rank` orders rules: priority in the high 32 bits, a 32-bit *sequence* (the age: lower is
+/// older) in the low ones, so "lower priority value wins, then the older policy" is one
+/// integer comparison. When the sequence counter would overflow the registry renumbers all
+/// live rules in age order (the kernel does the same with its `pos`), which keeps every
+/// order intact.
+///
+/// Rules whose mark, if_id and ifindex are all "any"/0 — nearly all of them — are decided by
+/// this record alone; the others carry `needsExtras` and are finished against their extras.
 public struct PolicyRule: Hashable, Sendable {
   /// Source and destination as written (host bits kept); matching masks them by length.
   public var sourceBits: UInt128
   public var destinationBits: UInt128
-  /// The prefix masks (top `length` bits set), kept so a check costs no variable shifts.
-  public var sourceMask: UInt128
-  public var destinationMask: UInt128
-  /// Age: lower = older. Ties between equal priorities go to the lower position.
-  public var position: UInt64
-  public var priority: UInt32
-  public var index: UInt32
-  public var markValue: UInt32
-  public var markMask: UInt32
-  public var interfaceID: UInt32
-  public var ifindex: UInt32
+  /// priority << 32 | sequence: lower ranks win.
+  public var rank: UInt64
   public var sourcePortValue: UInt16
   public var sourcePortMask: UInt16
   public var sourcePortLow: UInt16
@@ -33,26 +32,19 @@ public struct PolicyRule: Hashable, Sendable {
   public var proto: UInt16
   public var sourceLength: UInt8
   public var destinationLength: UInt8
-  /// 0xFF = any DSCP.
-  public var dscp: UInt8
   /// family | direction << 4 | type << 6 (`PolicyRule.context(...)`).
   public var context: UInt8
-  public var action: PolicyAction
+  /// 0xFF = any DSCP.
+  public var dscp: UInt8
+  /// Whether mark, if_id or ifindex must be checked against the rule's extras.
+  public var needsExtras: Bool
 
   @inlinable
-  public init(_ policy: Policy, position: UInt64) {
+  public init(_ policy: Policy, sequence: UInt32) {
     let s = policy.selector
     sourceBits = s.source.address.bits
     destinationBits = s.destination.address.bits
-    sourceMask = s.source.mask
-    destinationMask = s.destination.mask
-    self.position = position
-    priority = policy.priority
-    index = policy.index
-    markValue = policy.mark.value
-    markMask = policy.mark.mask
-    interfaceID = policy.interfaceID
-    ifindex = s.ifindex
+    rank = UInt64(policy.priority) &<< 32 | UInt64(sequence)
     sourcePortValue = s.sourcePort.value
     sourcePortMask = s.sourcePort.mask
     sourcePortLow = s.sourcePort.low
@@ -64,9 +56,9 @@ public struct PolicyRule: Hashable, Sendable {
     proto = s.proto._raw
     sourceLength = s.source.length
     destinationLength = s.destination.length
-    dscp = s.dscp._raw
     context = PolicyRule.context(family: s.family, direction: policy.direction, type: policy.type)
-    action = policy.action
+    dscp = s.dscp._raw
+    needsExtras = policy.mark != .any || policy.interfaceID != 0 || s.ifindex != 0
   }
 
   /// The byte that packs family, direction and type.
@@ -84,84 +76,110 @@ public struct PolicyRule: Hashable, Sendable {
   /// The number of distinct context bytes (an upper bound for per-context arrays).
   public static let contextCount = 128
 
-  /// The order of two rules: (priority, position), lower first, as one comparable value.
+  @inlinable public var priority: UInt32 { UInt32(truncatingIfNeeded: rank &>> 32) }
+  @inlinable public var sequence: UInt32 { UInt32(truncatingIfNeeded: rank) }
+
   @inlinable @inline(__always)
-  public var rank: UInt128 { UInt128(priority) &<< 64 | UInt128(position) }
+  public var sourceMask: UInt128 { IPAddress.mask(length: Int(sourceLength)) }
 
-  @inlinable
-  public var family: AddressFamily { context & 1 == 0 ? .ipv4 : .ipv6 }
-
-  @inlinable
-  public var direction: PolicyDirection { PolicyDirection(rawValue: context &>> 4 & 3) ?? .out }
-
-  @inlinable
-  public var type: PolicyType { PolicyType(rawValue: context &>> 6 & 1) ?? .main }
-
-  /// Whether the rule matches a flow whose context byte is `keyContext`.
   @inlinable @inline(__always)
-  public func matches(_ key: FlowKey, context keyContext: UInt8) -> Bool {
-    context == keyContext
-      && (key.destination ^ destinationBits) & destinationMask == 0
-      && (key.source ^ sourceBits) & sourceMask == 0
-      && matchesNonAddressFields(key)
+  public var destinationMask: UInt128 { IPAddress.mask(length: Int(destinationLength)) }
+
+  @inlinable public var family: AddressFamily { context & 1 == 0 ? .ipv4 : .ipv6 }
+  @inlinable public var direction: PolicyDirection { PolicyDirection(rawValue: context &>> 4 & 3) ?? .out }
+  @inlinable public var type: PolicyType { PolicyType(rawValue: context &>> 6 & 1) ?? .main }
+
+  /// Whether the addresses of a flow lie in the rule's prefixes.
+  @inlinable @inline(__always)
+  public func matchesAddresses(_ key: FlowKey) -> Bool {
+    (key.destination ^ destinationBits) & destinationMask == 0 && (key.source ^ sourceBits) & sourceMask == 0
   }
 
-  /// The checks besides context and addresses: ports, protocol, mark, if_id, ifindex, DSCP.
+  /// Ports, protocol and DSCP (the selector checks besides addresses and ifindex).
   @inlinable @inline(__always)
-  public func matchesNonAddressFields(_ key: FlowKey) -> Bool {
+  public func matchesPortsProtocolAndDSCP(_ key: FlowKey) -> Bool {
     let sp = key.sourcePort, dp = key.destinationPort
     return (sp ^ sourcePortValue) & sourcePortMask == 0 && sp >= sourcePortLow && sp <= sourcePortHigh
       && (dp ^ destinationPortValue) & destinationPortMask == 0 && dp >= destinationPortLow && dp <= destinationPortHigh
       && (proto == 0x100 || proto == UInt16(key.proto))
-      && key.mark & markMask == markValue
-      && key.interfaceID == interfaceID
-      && (ifindex == 0 || ifindex == key.ifindex)
       && (dscp == 0xFF || dscp == key.dscp)
   }
 
-  /// Whether two rules have the same identity (selector as written, direction, type, mark,
-  /// if_id): the duplicate check.
+  /// Whether two rules have the same selector, direction and type (the identity, less the
+  /// mark and if_id, which `PolicyRuleExtras.hasSameIdentity` compares).
   @inlinable
-  public func hasSameIdentity(as other: PolicyRule) -> Bool {
+  public func hasSameSelector(as other: PolicyRule) -> Bool {
     sourceBits == other.sourceBits && destinationBits == other.destinationBits
       && sourceLength == other.sourceLength && destinationLength == other.destinationLength
-      && context == other.context && markValue == other.markValue && markMask == other.markMask
-      && interfaceID == other.interfaceID && ifindex == other.ifindex && proto == other.proto && dscp == other.dscp
+      && context == other.context && proto == other.proto && dscp == other.dscp
       && sourcePortValue == other.sourcePortValue && sourcePortMask == other.sourcePortMask
       && sourcePortLow == other.sourcePortLow && sourcePortHigh == other.sourcePortHigh
       && destinationPortValue == other.destinationPortValue && destinationPortMask == other.destinationPortMask
       && destinationPortLow == other.destinationPortLow && destinationPortHigh == other.destinationPortHigh
   }
+}
 
-  /// A seeded hash of the identity fields (what `hasSameIdentity` compares).
+/// The cold part of a policy's record: what a lookup needs only for the winner (index,
+/// action) or for the rare rules with a mark, if_id or ifindex.
+public struct PolicyRuleExtras: Hashable, Sendable {
+  /// The full age (64-bit, never renumbered); `PolicyRule.rank` holds a 32-bit image of it.
+  public var position: UInt64
+  /// The policy index; 0 marks a free slot.
+  public var index: UInt32
+  public var markValue: UInt32
+  public var markMask: UInt32
+  public var interfaceID: UInt32
+  public var ifindex: UInt32
+  public var action: PolicyAction
+
   @inlinable
-  public func identityHash(seed: UInt64) -> UInt64 {
-    var h = SeededHash.mix(seed, sourceBits)
-    h = SeededHash.mix(h, destinationBits)
-    h = SeededHash.mix(h, UInt64(sourceLength) | UInt64(destinationLength) << 8 | UInt64(context) << 16
-                          | UInt64(dscp) << 24 | UInt64(proto) << 32)
-    h = SeededHash.mix(h, UInt64(markValue) | UInt64(markMask) << 32)
-    h = SeededHash.mix(h, UInt64(interfaceID) | UInt64(ifindex) << 32)
-    h = SeededHash.mix(h, UInt64(sourcePortValue) | UInt64(sourcePortMask) << 16 | UInt64(sourcePortLow) << 32
-                          | UInt64(sourcePortHigh) << 48)
-    return SeededHash.mix(h, UInt64(destinationPortValue) | UInt64(destinationPortMask) << 16
-                             | UInt64(destinationPortLow) << 32 | UInt64(destinationPortHigh) << 48)
+  public init(_ policy: Policy, position: UInt64) {
+    self.position = position
+    index = policy.index
+    markValue = policy.mark.value
+    markMask = policy.mark.mask
+    interfaceID = policy.interfaceID
+    ifindex = policy.selector.ifindex
+    action = policy.action
   }
 
-  /// The policy this rule was made from (given its templates).
-  public func policy(templates: [PolicyTemplate]) -> Policy {
-    let family = self.family
-    let source = AddressPrefix(uncheckedAddress: IPAddress(bits: sourceBits, family: family), length: Int(sourceLength))
-    let destination = AddressPrefix(uncheckedAddress: IPAddress(bits: destinationBits, family: family),
-                                    length: Int(destinationLength))
-    let selector = PolicySelector(
-      family: family, source: source, destination: destination,
-      sourcePort: PortSelector(_value: sourcePortValue, mask: sourcePortMask, low: sourcePortLow, high: sourcePortHigh),
-      destinationPort: PortSelector(_value: destinationPortValue, mask: destinationPortMask, low: destinationPortLow,
-                                    high: destinationPortHigh),
-      proto: ProtocolSelector(_raw: proto), ifindex: ifindex, dscp: DSCPSelector(_raw: dscp))
-    return Policy(selector: selector, priority: priority, index: index, direction: direction, type: type,
-                  action: action, templates: templates, mark: MarkSelector(value: markValue, mask: markMask),
-                  interfaceID: interfaceID)
+  /// Mark, if_id and ifindex (SEMANTICS.md rules 2, 3 and 8).
+  @inlinable @inline(__always)
+  public func matches(_ key: FlowKey) -> Bool {
+    key.mark & markMask == markValue && key.interfaceID == interfaceID && (ifindex == 0 || ifindex == key.ifindex)
+  }
+}
+
+/// A read-only view of the registry's rules for one search: hot records and extras by slot.
+/// Valid only inside the `withRules` call that made it.
+public struct PolicyRules {
+  public let hot: UnsafeBufferPointer<PolicyRule>
+  public let extras: UnsafeBufferPointer<PolicyRuleExtras>
+
+  @inlinable
+  public init(hot: UnsafeBufferPointer<PolicyRule>, extras: UnsafeBufferPointer<PolicyRuleExtras>) {
+    self.hot = hot
+    self.extras = extras
+  }
+
+  @inlinable @inline(__always)
+  public subscript(slot: UInt32) -> PolicyRule { hot[Int(slot)] }
+
+  /// The full predicate of slot's rule on a flow whose context byte is `context`:
+  /// SEMANTICS.md rules 1–9 plus direction and type.
+  @inlinable @inline(__always)
+  public func matches(_ slot: UInt32, _ key: FlowKey, context: UInt8) -> Bool {
+    let rule = hot[Int(slot)]
+    return rule.context == context && rule.matchesAddresses(key) && rule.matchesPortsProtocolAndDSCP(key)
+      && (rule.needsExtras ? extras[Int(slot)].matches(key) : key.interfaceID == 0)
+  }
+
+  /// The predicate without the context and address checks, for indexes whose search has
+  /// already placed the flow by its exact prefixes.
+  @inlinable @inline(__always)
+  public func matchesBesidesAddresses(_ slot: UInt32, _ key: FlowKey) -> Bool {
+    let rule = hot[Int(slot)]
+    return rule.matchesPortsProtocolAndDSCP(key)
+      && (rule.needsExtras ? extras[Int(slot)].matches(key) : key.interfaceID == 0)
   }
 }

@@ -1,7 +1,7 @@
 /// The best match found so far in a search: a rank (`PolicyRule.rank`) and a slot.
 /// Searches only ever replace it with a strictly better (lower) rank.
 public struct PolicyMatchCandidate: Sendable {
-  public var rank: UInt128
+  public var rank: UInt64
   public var slot: UInt32
 
   @inlinable public init() {
@@ -31,8 +31,13 @@ public protocol PolicySlotIndex: Sendable {
   mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: [PolicyRule])
 
   /// Lowers `best` to the best-ranked matching rule, if better than `best`.
-  func search(_ key: FlowKey, context: UInt8, rules: UnsafeBufferPointer<PolicyRule>,
-              best: inout PolicyMatchCandidate)
+  func search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate)
+
+  /// The batch form of `search`: lowers `best[i]` for `keys[i]`, whose context bytes are
+  /// `contexts[i]`. Indexes override it to overlap the cache misses of a burst; the default
+  /// searches key by key.
+  func search(_ keys: UnsafeBufferPointer<FlowKey>, contexts: UnsafeBufferPointer<UInt8>, rules: PolicyRules,
+              best: UnsafeMutableBufferPointer<PolicyMatchCandidate>)
 
   /// The heap bytes of the index (not counting the registry).
   var memoryFootprint: Int { get }
@@ -42,6 +47,14 @@ public protocol PolicySlotIndex: Sendable {
 
   /// Walks the index and traps on a broken invariant; `liveSlots` are the registry's.
   func checkInvariants(rules: [PolicyRule], liveSlots: [UInt32])
+}
+
+extension PolicySlotIndex {
+  @inlinable
+  public func search(_ keys: UnsafeBufferPointer<FlowKey>, contexts: UnsafeBufferPointer<UInt8>, rules: PolicyRules,
+                     best: UnsafeMutableBufferPointer<PolicyMatchCandidate>) {
+    for i in keys.indices { search(keys[i], context: contexts[i], rules: rules, best: &best[i]) }
+  }
 }
 
 /// An SPD structure made of the shared `PolicyRegistry` and one `PolicySlotIndex`: the
@@ -63,41 +76,95 @@ extension SlotIndexedPolicyDatabase {
 
   @discardableResult
   public mutating func insert(_ policy: Policy) throws(LookupError) -> UInt32 {
+    let renumberings = _registry.renumberings
     let slot = try _registry.add(policy)
-    _index.link(slot, rules: _registry.rules)
-    return _registry.rules[Int(slot)].index
+    if _registry.renumberings != renumberings {
+      _rebuildIndex()
+    } else {
+      _index.link(slot, rules: _registry.rules)
+    }
+    return _registry.extras[Int(slot)].index
   }
 
   @discardableResult
   public mutating func update(_ policy: Policy) throws(LookupError) -> UInt32 {
-    switch try _registry.update(policy) {
+    let renumberings = _registry.renumberings
+    let change = try _registry.update(policy)
+    if _registry.renumberings != renumberings {
+      // Every rank changed value (not order): the index's cached ranks are stale.
+      _rebuildIndex()
+      switch change {
+      case .added(let slot), .replaced(let slot, _): return _registry.extras[Int(slot)].index
+      }
+    }
+    switch change {
     case .added(let slot):
       _index.link(slot, rules: _registry.rules)
-      return _registry.rules[Int(slot)].index
+      return _registry.extras[Int(slot)].index
     case .replaced(let slot, let old):
       _index.unlink(slot, rule: old, rules: _registry.rules)
       _index.link(slot, rules: _registry.rules)
-      return old.index
+      return _registry.extras[Int(slot)].index
     }
   }
 
   @discardableResult
   public mutating func remove(_ index: UInt32) throws(LookupError) -> Policy {
-    let template = _registry.slot(forIndex: index).map { _registry.templates[Int($0)] } ?? []
-    let (slot, rule) = try _registry.remove(index: index)
-    _index.unlink(slot, rule: rule, rules: _registry.rules)
-    return rule.policy(templates: template)
+    guard let policy = _registry.policy(index: index) else { throw .policyNotFound(index: index) }
+    let removed = try _registry.remove(index: index)
+    _index.unlink(removed.slot, rule: removed.rule, rules: _registry.rules)
+    return policy
+  }
+
+  /// Re-creates the index from the registry (after a sequence renumbering).
+  public mutating func _rebuildIndex() {
+    _index = SlotIndex()
+    for slot in _registry.slotsByAge { _index.link(slot, rules: _registry.rules) }
   }
 
   @inlinable
   public func lookup(_ key: FlowKey) -> PolicyLookupResult {
     let context = PolicyRule.context(of: key)
-    return _registry.rules.withUnsafeBufferPointer { rules in
+    return _registry.withRules { rules in
       var best = PolicyMatchCandidate()
       _index.search(key, context: context, rules: rules, best: &best)
       guard best.found else { return .noMatch(_registry.defaultActions[key.direction]) }
-      let rule = rules[Int(best.slot)]
-      return PolicyLookupResult(index: rule.index, action: rule.action)
+      let extras = rules.extras[Int(best.slot)]
+      return PolicyLookupResult(index: extras.index, action: extras.action)
+    }
+  }
+
+  /// Batch lookup: bursts of up to 64 keys go to the index's batch search, which overlaps
+  /// the cache misses of the burst.
+  @inlinable
+  public func lookup(_ keys: UnsafeBufferPointer<FlowKey>, into results: UnsafeMutableBufferPointer<PolicyLookupResult>) {
+    precondition(results.count >= keys.count, "batch result buffer too small")
+    let burst = 64
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: burst) { contexts in
+      withUnsafeTemporaryAllocation(of: PolicyMatchCandidate.self, capacity: burst) { best in
+        _registry.withRules { rules in
+          var offset = 0
+          while offset < keys.count {
+            let count = min(burst, keys.count - offset)
+            let chunk = UnsafeBufferPointer(rebasing: keys[offset..<(offset + count)])
+            for i in 0..<count {
+              contexts[i] = PolicyRule.context(of: chunk[i])
+              best[i] = PolicyMatchCandidate()
+            }
+            _index.search(chunk, contexts: UnsafeBufferPointer(rebasing: contexts[0..<count]), rules: rules,
+                          best: UnsafeMutableBufferPointer(rebasing: best[0..<count]))
+            for i in 0..<count {
+              if best[i].found {
+                let extras = rules.extras[Int(best[i].slot)]
+                results[offset + i] = PolicyLookupResult(index: extras.index, action: extras.action)
+              } else {
+                results[offset + i] = .noMatch(_registry.defaultActions[chunk[i].direction])
+              }
+            }
+            offset += count
+          }
+        }
+      }
     }
   }
 

@@ -39,7 +39,7 @@ public struct LinearOrder: PolicySlotIndex {
   public init() {}
 
   /// The position where a rule of `rank` belongs.
-  private func _place(of rank: UInt128, rules: [PolicyRule]) -> Int {
+  private func _place(of rank: UInt64, rules: [PolicyRule]) -> Int {
     var low = 0, high = _order.count
     while low < high {
       let mid = (low + high) / 2
@@ -66,14 +66,13 @@ public struct LinearOrder: PolicySlotIndex {
   }
 
   @inlinable
-  public func search(_ key: FlowKey, context: UInt8, rules: UnsafeBufferPointer<PolicyRule>,
-                     best: inout PolicyMatchCandidate) {
+  public func search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate) {
     _order.withUnsafeBufferPointer { order in
       for slot in order {
-        let rule = rules[Int(slot)]
-        if rule.rank >= best.rank { return }
-        if rule.matches(key, context: context) {
-          best = PolicyMatchCandidate(rank: rule.rank, slot: slot)
+        let rank = rules[slot].rank
+        if rank >= best.rank { return }
+        if rules.matches(slot, key, context: context) {
+          best = PolicyMatchCandidate(rank: rank, slot: slot)
           return
         }
       }
@@ -94,7 +93,7 @@ public struct LinearOrder: PolicySlotIndex {
 
 extension PolicyMatchCandidate {
   @inlinable
-  public init(rank: UInt128, slot: UInt32) {
+  public init(rank: UInt64, slot: UInt32) {
     self.rank = rank
     self.slot = slot
   }

@@ -57,7 +57,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   internal struct _Tuple: Sendable {
     @usableFromInline var sourceMask: UInt128
     @usableFromInline var destinationMask: UInt128
-    @usableFromInline var bestRank: UInt128
+    @usableFromInline var bestRank: UInt64
     @usableFromInline var tableOffset: Int
     @usableFromInline var tableMask: Int
     @usableFromInline var keys: Int
@@ -115,8 +115,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   @usableFromInline static let round = 32
 
   @inlinable
-  public func search(_ key: FlowKey, context: UInt8, rules: UnsafeBufferPointer<PolicyRule>,
-                     best: inout PolicyMatchCandidate) {
+  public func search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate) {
     let start = Int(_orderStart[Int(context)]), end = Int(_orderStart[Int(context) + 1])
     if start == end { return }
     let ipv6 = context & 1 != 0
@@ -157,10 +156,62 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     }
   }
 
+  /// Batch search, tuple by tuple across the burst: for each tuple, hash every key that can
+  /// still improve and prefetch its bucket, then probe them all and prefetch the list heads,
+  /// then scan — so the misses of a whole burst overlap. Bursts whose keys have different
+  /// contexts fall back to key-by-key search.
+  @inlinable
+  public func search(_ keys: UnsafeBufferPointer<FlowKey>, contexts: UnsafeBufferPointer<UInt8>, rules: PolicyRules,
+                     best: UnsafeMutableBufferPointer<PolicyMatchCandidate>) {
+    guard let context = contexts.first, contexts.allSatisfy({ $0 == context }) else {
+      for i in keys.indices { search(keys[i], context: contexts[i], rules: rules, best: &best[i]) }
+      return
+    }
+    let start = Int(_orderStart[Int(context)]), end = Int(_orderStart[Int(context) + 1])
+    if start == end { return }
+    let ipv6 = context & 1 != 0
+    let count = keys.count
+    _tuples.withUnsafeBufferPointer { tuples in
+      _pool.withUnsafeBufferPointer { pool in
+        _next.withUnsafeBufferPointer { next in
+          _order.withUnsafeBufferPointer { order in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: count) { hashes in
+              withUnsafeTemporaryAllocation(of: UInt32.self, capacity: count) { heads in
+                for position in start..<end {
+                  let tuple = tuples[Int(order[position])]
+                  var active = false
+                  for i in 0..<count where tuple.bestRank < best[i].rank {
+                    let hash = _hash(source: keys[i].source & tuple.sourceMask,
+                                     destination: keys[i].destination & tuple.destinationMask, ipv6: ipv6)
+                    hashes[i] = hash
+                    lookup_prefetch(pool.baseAddress! + (tuple.tableOffset + Int(truncatingIfNeeded: hash) & tuple.tableMask))
+                    active = true
+                  }
+                  if !active { return }  // tuples come in best-rank order: none later can help
+                  for i in 0..<count {
+                    heads[i] = Self.endOfList
+                    guard tuple.bestRank < best[i].rank else { continue }
+                    if let head = Self._probe(pool, tuple, hash: hashes[i], source: keys[i].source & tuple.sourceMask,
+                                              destination: keys[i].destination & tuple.destinationMask, rules: rules) {
+                      heads[i] = head
+                    }
+                  }
+                  for i in 0..<count where heads[i] != Self.endOfList {
+                    Self._scan(from: heads[i], key: keys[i], context: context, rules: rules, next: next, best: &best[i])
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
   /// The head slot of the list whose masked key is (source, destination), if any.
   @inlinable @inline(__always)
   static func _probe(_ pool: UnsafeBufferPointer<UInt64>, _ tuple: _Tuple, hash: UInt64, source: UInt128,
-                     destination: UInt128, rules: UnsafeBufferPointer<PolicyRule>) -> UInt32? {
+                     destination: UInt128, rules: PolicyRules) -> UInt32? {
     let fingerprint = hash &>> 32
     var i = Int(truncatingIfNeeded: hash) & tuple.tableMask
     while true {
@@ -168,7 +219,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
       if entry == emptyEntry { return nil }
       if entry &>> 32 == fingerprint {
         let head = UInt32(truncatingIfNeeded: entry)
-        let rule = rules[Int(head)]
+        let rule = rules[head]
         if rule.sourceBits & tuple.sourceMask == source && rule.destinationBits & tuple.destinationMask == destination {
           return head
         }
@@ -179,14 +230,13 @@ public struct TupleSpaceIndex: PolicySlotIndex {
 
   /// Walks a rank-ordered list, lowering `best` at the first full match that beats it.
   @inlinable @inline(__always)
-  static func _scan(from head: UInt32, key: FlowKey, context: UInt8, rules: UnsafeBufferPointer<PolicyRule>,
+  static func _scan(from head: UInt32, key: FlowKey, context: UInt8, rules: PolicyRules,
                     next: UnsafeBufferPointer<UInt32>, best: inout PolicyMatchCandidate) {
     var slot = head
     while slot != endOfList {
-      let rule = rules[Int(slot)]
-      let rank = rule.rank
+      let rank = rules[slot].rank
       if rank >= best.rank { return }
-      if rule.matches(key, context: context) {
+      if rules.matches(slot, key, context: context) {
         best = PolicyMatchCandidate(rank: rank, slot: slot)
         return
       }
@@ -363,7 +413,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
 
   private mutating func _recomputeBestRank(_ t: Int, rules: [PolicyRule]) {
     let tuple = _tuples[t]
-    var best = UInt128.max
+    var best = UInt64.max
     for i in 0...tuple.tableMask {
       let entry = _pool[tuple.tableOffset + i]
       if entry != Self.emptyEntry { best = min(best, rules[Int(UInt32(truncatingIfNeeded: entry))].rank) }
@@ -424,7 +474,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     for (t, tuple) in _tuples.enumerated() {
       precondition(tuple.rules > 0, "empty tuple \(t) kept")
       var rulesInTuple = 0, keys = 0
-      var best = UInt128.max
+      var best = UInt64.max
       for i in 0...tuple.tableMask {
         let entry = _pool[tuple.tableOffset + i]
         if entry == Self.emptyEntry { continue }
@@ -439,7 +489,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
           j = (j + 1) & tuple.tableMask
         }
         var slot = head
-        var previousRank: UInt128? = nil
+        var previousRank: UInt64? = nil
         while slot != Self.endOfList {
           let rule = rules[Int(slot)]
           precondition(seen.insert(slot).inserted, "slot \(slot) listed twice")

@@ -1,0 +1,83 @@
+import Testing
+import Lookup
+
+/// Every SPD structure against `LinearPolicyTable` on the shipped ClassBench sets: single and
+/// batch lookups on every header, before and after removing and re-inserting policies.
+@Suite("SPD differential (ClassBench)")
+struct SPDDifferentialTests {
+  static let sets = ["acl1_1k", "fw1_1k", "ipc1_1k"]
+  static let structures = StructureCatalog.policyDatabaseNames.filter { $0 != "linear" }
+
+  @Test(arguments: structures, sets)
+  func agreesWithLinearUnderChurn(name: String, set: String) throws {
+    let policies = try ClassBenchFormat.readRules(path: "\(shippedData)/\(set).rules").policies()
+    let keys = try ClassBenchFormat.readTrace(path: "\(shippedData)/\(set).trace").map { $0.flowKey() }
+    var reference = try LinearPolicyTable(inserting: policies)
+    var database = try StructureCatalog.makePolicyDatabase(named: name)
+    for policy in policies { try database.insert(policy) }
+    try compare(database, reference, keys, "\(name) on \(set), fresh")
+    var random = SeededGenerator(seed: 2026)
+    for round in 0..<3 {
+      let victims = policies.shuffled(using: &random).prefix(policies.count * 3 / 10)
+      for policy in victims {
+        try database.remove(policy.index)
+        try reference.remove(policy.index)
+      }
+      try compare(database, reference, keys, "\(name) on \(set), round \(round) after removals")
+      for policy in victims.prefix(victims.count / 2) {
+        try database.insert(policy)
+        try reference.insert(policy)
+      }
+      // The others come back too, but updated: new priority (so new order) and action.
+      for var policy in victims.dropFirst(victims.count / 2) {
+        policy.priority = UInt32.random(in: 0..<UInt32(policies.count), using: &random)
+        policy.action = .block
+        try database.update(policy)
+        try reference.update(policy)
+      }
+      try compare(database, reference, keys, "\(name) on \(set), round \(round) after re-inserts")
+    }
+  }
+
+  func compare(_ database: any PolicyDatabase, _ reference: LinearPolicyTable, _ keys: [FlowKey], _ label: String) throws {
+    (database as? any SlotIndexedPolicyDatabase)?.checkInvariants()
+    #expect(database.count == reference.count)
+    let expected = keys.map { reference.lookup($0) }
+    var wrong = keys.indices.filter { database.lookup(keys[$0]) != expected[$0] }
+    #expect(wrong.isEmpty, "\(label): \(wrong.count) single lookups differ, first at header \(wrong.first ?? -1)")
+    var batched = [PolicyLookupResult](repeating: .noMatch(.allow), count: keys.count)
+    keys.withUnsafeBufferPointer { k in batched.withUnsafeMutableBufferPointer { database.lookup(k, into: $0) } }
+    wrong = keys.indices.filter { batched[$0] != expected[$0] }
+    #expect(wrong.isEmpty, "\(label): \(wrong.count) batch lookups differ, first at header \(wrong.first ?? -1)")
+  }
+
+  /// Sequence renumbering (once per 2³² changes) keeps every answer: start near the limit.
+  @Test(arguments: StructureCatalog.policyDatabaseNames)
+  func renumberingKeepsTheOrder(name: String) throws {
+    let policies = try ClassBenchFormat.readRules(path: "\(shippedData)/fw1_1k.rules").policies()
+    let keys = try ClassBenchFormat.readTrace(path: "\(shippedData)/fw1_1k.trace").map { $0.flowKey() }
+    let reference = try LinearPolicyTable(inserting: policies)
+    try StructureCatalog.visitPolicyDatabase(named: name, RenumberingCheck(policies: policies, keys: keys,
+                                                                           expected: keys.map { reference.lookup($0) }))
+  }
+
+  struct RenumberingCheck: PolicyDatabaseVisitor {
+    let policies: [Policy]
+    let keys: [FlowKey]
+    let expected: [PolicyLookupResult]
+
+    func visit<D: PolicyDatabase>(_ type: D.Type) throws {
+      guard var database = D() as? any SlotIndexedPolicyDatabase else { return }
+      try check(&database)
+    }
+
+    func check<D: SlotIndexedPolicyDatabase>(_ database: inout D) throws {
+      database._registry = PolicyRegistry(firstSequence: UInt32.max - 300)
+      database._rebuildIndex()
+      for policy in policies { try database.insert(policy) }
+      #expect(database._registry.renumberings == 1)
+      database.checkInvariants()
+      #expect(keys.map { database.lookup($0) } == expected)
+    }
+  }
+}

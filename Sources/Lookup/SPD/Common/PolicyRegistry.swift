@@ -83,10 +83,7 @@ public struct PolicyRegistry: Sendable {
                                     length: Int(rule.destinationLength))
     let selector = PolicySelector(
       family: family, source: source, destination: destination,
-      sourcePort: PortSelector(_value: rule.sourcePortValue, mask: rule.sourcePortMask, low: rule.sourcePortLow,
-                               high: rule.sourcePortHigh),
-      destinationPort: PortSelector(_value: rule.destinationPortValue, mask: rule.destinationPortMask,
-                                    low: rule.destinationPortLow, high: rule.destinationPortHigh),
+      sourcePort: rule.sourcePort, destinationPort: rule.destinationPort,
       proto: ProtocolSelector(_raw: rule.proto), ifindex: extra.ifindex, dscp: DSCPSelector(_raw: rule.dscp))
     return Policy(selector: selector, priority: rule.priority, index: extra.index, direction: rule.direction,
                   type: rule.type, action: extra.action, templates: templates[Int(slot)],
@@ -181,10 +178,9 @@ public struct PolicyRegistry: Sendable {
                           | UInt64(rule.context) << 16 | UInt64(rule.dscp) << 24 | UInt64(rule.proto) << 32)
     h = SeededHash.mix(h, UInt64(extra.markValue) | UInt64(extra.markMask) << 32)
     h = SeededHash.mix(h, UInt64(extra.interfaceID) | UInt64(extra.ifindex) << 32)
-    h = SeededHash.mix(h, UInt64(rule.sourcePortValue) | UInt64(rule.sourcePortMask) << 16
-                          | UInt64(rule.sourcePortLow) << 32 | UInt64(rule.sourcePortHigh) << 48)
-    return SeededHash.mix(h, UInt64(rule.destinationPortValue) | UInt64(rule.destinationPortMask) << 16
-                             | UInt64(rule.destinationPortLow) << 32 | UInt64(rule.destinationPortHigh) << 48)
+    return SeededHash.mix(h, UInt64(rule.sourcePortA) | UInt64(rule.sourcePortB) << 16
+                             | UInt64(rule.destinationPortA) << 32 | UInt64(rule.destinationPortB) << 48
+                             ^ UInt64(rule.flags & 3) << 62)
   }
 
   @inlinable

@@ -20,14 +20,13 @@ public struct PolicyRule: Hashable, Sendable {
   public var destinationBits: UInt128
   /// priority << 32 | sequence: lower ranks win.
   public var rank: UInt64
-  public var sourcePortValue: UInt16
-  public var sourcePortMask: UInt16
-  public var sourcePortLow: UInt16
-  public var sourcePortHigh: UInt16
-  public var destinationPortValue: UInt16
-  public var destinationPortMask: UInt16
-  public var destinationPortLow: UInt16
-  public var destinationPortHigh: UInt16
+  /// The policy index (also in the extras): the answer, without a second cache miss.
+  public var index: UInt32
+  /// Each port selector in 4 bytes: (value, mask), or (low, high) when its flag says range.
+  public var sourcePortA: UInt16
+  public var sourcePortB: UInt16
+  public var destinationPortA: UInt16
+  public var destinationPortB: UInt16
   /// 0x100 = any protocol, else the number.
   public var proto: UInt16
   public var sourceLength: UInt8
@@ -36,8 +35,18 @@ public struct PolicyRule: Hashable, Sendable {
   public var context: UInt8
   /// 0xFF = any DSCP.
   public var dscp: UInt8
-  /// Whether mark, if_id or ifindex must be checked against the rule's extras.
-  public var needsExtras: Bool
+  /// `Flags`: port forms, extras needed, action.
+  public var flags: UInt8
+
+  /// Bits of `flags`.
+  public enum Flags {
+    public static let sourcePortIsRange: UInt8 = 1
+    public static let destinationPortIsRange: UInt8 = 2
+    /// Mark, if_id or ifindex must be checked against the rule's extras.
+    public static let needsExtras: UInt8 = 4
+    /// The action is block.
+    public static let block: UInt8 = 8
+  }
 
   @inlinable
   public init(_ policy: Policy, sequence: UInt32) {
@@ -45,21 +54,46 @@ public struct PolicyRule: Hashable, Sendable {
     sourceBits = s.source.address.bits
     destinationBits = s.destination.address.bits
     rank = UInt64(policy.priority) &<< 32 | UInt64(sequence)
-    sourcePortValue = s.sourcePort.value
-    sourcePortMask = s.sourcePort.mask
-    sourcePortLow = s.sourcePort.low
-    sourcePortHigh = s.sourcePort.high
-    destinationPortValue = s.destinationPort.value
-    destinationPortMask = s.destinationPort.mask
-    destinationPortLow = s.destinationPort.low
-    destinationPortHigh = s.destinationPort.high
+    index = policy.index
+    var flags: UInt8 = 0
+    if s.sourcePort.isValueMask {
+      (sourcePortA, sourcePortB) = (s.sourcePort.value, s.sourcePort.mask)
+    } else {
+      (sourcePortA, sourcePortB) = (s.sourcePort.low, s.sourcePort.high)
+      flags |= Flags.sourcePortIsRange
+    }
+    if s.destinationPort.isValueMask {
+      (destinationPortA, destinationPortB) = (s.destinationPort.value, s.destinationPort.mask)
+    } else {
+      (destinationPortA, destinationPortB) = (s.destinationPort.low, s.destinationPort.high)
+      flags |= Flags.destinationPortIsRange
+    }
     proto = s.proto._raw
     sourceLength = s.source.length
     destinationLength = s.destination.length
     context = PolicyRule.context(family: s.family, direction: policy.direction, type: policy.type)
     dscp = s.dscp._raw
-    needsExtras = policy.mark != .any || policy.interfaceID != 0 || s.ifindex != 0
+    if policy.mark != .any || policy.interfaceID != 0 || s.ifindex != 0 { flags |= Flags.needsExtras }
+    if policy.action == .block { flags |= Flags.block }
+    self.flags = flags
   }
+
+  /// The source-port selector this rule holds.
+  @inlinable public var sourcePort: PortSelector {
+    flags & Flags.sourcePortIsRange != 0
+      ? PortSelector(_value: 0, mask: 0, low: sourcePortA, high: sourcePortB)
+      : PortSelector(value: sourcePortA, mask: sourcePortB)
+  }
+
+  /// The destination-port selector this rule holds.
+  @inlinable public var destinationPort: PortSelector {
+    flags & Flags.destinationPortIsRange != 0
+      ? PortSelector(_value: 0, mask: 0, low: destinationPortA, high: destinationPortB)
+      : PortSelector(value: destinationPortA, mask: destinationPortB)
+  }
+
+  @inlinable public var needsExtras: Bool { flags & Flags.needsExtras != 0 }
+  @inlinable public var action: PolicyAction { flags & Flags.block != 0 ? .block : .allow }
 
   /// The byte that packs family, direction and type.
   @inlinable @inline(__always)
@@ -95,12 +129,18 @@ public struct PolicyRule: Hashable, Sendable {
     (key.destination ^ destinationBits) & destinationMask == 0 && (key.source ^ sourceBits) & sourceMask == 0
   }
 
+  /// Whether `port` matches a 4-byte port selector: (value, mask), or (low, high) if `isRange`.
+  @inlinable @inline(__always)
+  static func port(_ port: UInt16, _ a: UInt16, _ b: UInt16, isRange: Bool) -> Bool {
+    isRange ? port &- a <= b &- a : (port ^ a) & b == 0
+  }
+
   /// Ports, protocol and DSCP (the selector checks besides addresses and ifindex).
   @inlinable @inline(__always)
   public func matchesPortsProtocolAndDSCP(_ key: FlowKey) -> Bool {
-    let sp = key.sourcePort, dp = key.destinationPort
-    return (sp ^ sourcePortValue) & sourcePortMask == 0 && sp >= sourcePortLow && sp <= sourcePortHigh
-      && (dp ^ destinationPortValue) & destinationPortMask == 0 && dp >= destinationPortLow && dp <= destinationPortHigh
+    Self.port(key.sourcePort, sourcePortA, sourcePortB, isRange: flags & Flags.sourcePortIsRange != 0)
+      && Self.port(key.destinationPort, destinationPortA, destinationPortB,
+                   isRange: flags & Flags.destinationPortIsRange != 0)
       && (proto == 0x100 || proto == UInt16(key.proto))
       && (dscp == 0xFF || dscp == key.dscp)
   }
@@ -112,15 +152,15 @@ public struct PolicyRule: Hashable, Sendable {
     sourceBits == other.sourceBits && destinationBits == other.destinationBits
       && sourceLength == other.sourceLength && destinationLength == other.destinationLength
       && context == other.context && proto == other.proto && dscp == other.dscp
-      && sourcePortValue == other.sourcePortValue && sourcePortMask == other.sourcePortMask
-      && sourcePortLow == other.sourcePortLow && sourcePortHigh == other.sourcePortHigh
-      && destinationPortValue == other.destinationPortValue && destinationPortMask == other.destinationPortMask
-      && destinationPortLow == other.destinationPortLow && destinationPortHigh == other.destinationPortHigh
+      && sourcePortA == other.sourcePortA && sourcePortB == other.sourcePortB
+      && destinationPortA == other.destinationPortA && destinationPortB == other.destinationPortB
+      && flags & (Flags.sourcePortIsRange | Flags.destinationPortIsRange)
+        == other.flags & (Flags.sourcePortIsRange | Flags.destinationPortIsRange)
   }
 }
 
-/// The cold part of a policy's record: what a lookup needs only for the winner (index,
-/// action) or for the rare rules with a mark, if_id or ifindex.
+/// The cold part of a policy's record: what only the rare rules with a mark, if_id or
+/// ifindex need at lookup time, and the control path.
 public struct PolicyRuleExtras: Hashable, Sendable {
   /// The full age (64-bit, never renumbered); `PolicyRule.rank` holds a 32-bit image of it.
   public var position: UInt64
@@ -171,7 +211,7 @@ public struct PolicyRules {
   public func matches(_ slot: UInt32, _ key: FlowKey, context: UInt8) -> Bool {
     let rule = hot[Int(slot)]
     return rule.context == context && rule.matchesAddresses(key) && rule.matchesPortsProtocolAndDSCP(key)
-      && (rule.needsExtras ? extras[Int(slot)].matches(key) : key.interfaceID == 0)
+      && (rule.flags & PolicyRule.Flags.needsExtras != 0 ? extras[Int(slot)].matches(key) : key.interfaceID == 0)
   }
 
   /// The predicate without the context and address checks, for indexes whose search has

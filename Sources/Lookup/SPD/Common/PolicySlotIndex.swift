@@ -129,8 +129,8 @@ extension SlotIndexedPolicyDatabase {
       var best = PolicyMatchCandidate()
       _index.search(key, context: context, rules: rules, best: &best)
       guard best.found else { return .noMatch(_registry.defaultActions[key.direction]) }
-      let extras = rules.extras[Int(best.slot)]
-      return PolicyLookupResult(index: extras.index, action: extras.action)
+      let rule = rules[best.slot]
+      return PolicyLookupResult(index: rule.index, action: rule.action)
     }
   }
 
@@ -155,8 +155,8 @@ extension SlotIndexedPolicyDatabase {
                           best: UnsafeMutableBufferPointer(rebasing: best[0..<count]))
             for i in 0..<count {
               if best[i].found {
-                let extras = rules.extras[Int(best[i].slot)]
-                results[offset + i] = PolicyLookupResult(index: extras.index, action: extras.action)
+                let rule = rules[best[i].slot]
+                results[offset + i] = PolicyLookupResult(index: rule.index, action: rule.action)
               } else {
                 results[offset + i] = .noMatch(_registry.defaultActions[chunk[i].direction])
               }

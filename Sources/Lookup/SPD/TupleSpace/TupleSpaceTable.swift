@@ -110,9 +110,8 @@ public struct TupleSpaceIndex: PolicySlotIndex {
 
   // MARK: Search
 
-  /// Tuples handled per round of the three-phase search (hash + prefetch, probe + prefetch,
-  /// scan); a context with more tuples is searched in several rounds.
-  @usableFromInline static let round = 32
+  /// How many tuples ahead of the one being probed the search hashes and prefetches.
+  @usableFromInline static let lookahead = 3
 
   @inlinable
   public func search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate) {
@@ -123,31 +122,33 @@ public struct TupleSpaceIndex: PolicySlotIndex {
       _pool.withUnsafeBufferPointer { pool in
         _next.withUnsafeBufferPointer { next in
           _order.withUnsafeBufferPointer { order in
-            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Self.round) { scratch in
-              var first = start
-              while first < end {
-                let last = min(end, first + Self.round)
-                // Phase 1: hash the flow for every tuple of the round and prefetch its bucket, so
-                // the cache misses of all tuples overlap instead of queueing one behind another.
-                for position in first..<last {
-                  let tuple = tuples[Int(order[position])]
-                  if tuple.bestRank >= best.rank { break }
-                  let hash = _hash(source: key.source & tuple.sourceMask,
-                                   destination: key.destination & tuple.destinationMask, ipv6: ipv6)
-                  scratch[position - first] = hash
-                  lookup_prefetch(pool.baseAddress! + (tuple.tableOffset + Int(truncatingIfNeeded: hash) & tuple.tableMask))
-                }
-                // Phase 2: probe, in best-rank order, stopping once no tuple can beat `best`.
-                for position in first..<last {
-                  let tuple = tuples[Int(order[position])]
-                  if tuple.bestRank >= best.rank { return }
-                  guard let head = Self._probe(pool, tuple, hash: scratch[position - first],
-                                               source: key.source & tuple.sourceMask,
-                                               destination: key.destination & tuple.destinationMask, rules: rules)
-                  else { continue }
-                  Self._scan(from: head, key: key, context: context, rules: rules, next: next, best: &best)
-                }
-                first = last
+            // Software pipelining: the bucket of tuple k + lookahead is hashed and prefetched
+            // while tuple k is probed, so consecutive probes' cache misses overlap, and the
+            // best-rank early exit still stops the walk (wasting at most `lookahead` prefetches).
+            var hashes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            func hashAndPrefetch(_ position: Int) -> UInt64 {
+              let tuple = tuples.baseAddress! + Int(order[position])
+              let hash = _hash(source: key.source & tuple.pointee.sourceMask,
+                               destination: key.destination & tuple.pointee.destinationMask, ipv6: ipv6)
+              lookup_prefetch(pool.baseAddress! + (tuple.pointee.tableOffset + Int(truncatingIfNeeded: hash) & tuple.pointee.tableMask))
+              return hash
+            }
+            withUnsafeMutableBytes(of: &hashes) { raw in
+              let ring = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
+              for position in start..<min(end, start + Self.lookahead) {
+                ring[position & 3] = hashAndPrefetch(position)
+              }
+              for position in start..<end {
+                let tuple = tuples.baseAddress! + Int(order[position])
+                if tuple.pointee.bestRank >= best.rank { return }
+                let ahead = position + Self.lookahead
+                if ahead < end { ring[ahead & 3] = hashAndPrefetch(ahead) }
+                let source = key.source & tuple.pointee.sourceMask
+                let destination = key.destination & tuple.pointee.destinationMask
+                guard let head = Self._probe(pool, tuple.pointee, hash: ring[position & 3], source: source,
+                                             destination: destination, rules: rules)
+                else { continue }
+                Self._scan(from: head, key: key, context: context, rules: rules, next: next, best: &best)
               }
             }
           }

@@ -23,6 +23,9 @@ public struct PolicyMatchCandidate: Sendable {
 public protocol PolicySlotIndex: Sendable {
   init()
 
+  /// An empty index with the same configuration (used to rebuild).
+  func emptyCopy() -> Self
+
   /// Records a live slot; `rules[slot]` is its rule.
   mutating func link(_ slot: UInt32, rules: [PolicyRule])
 
@@ -50,6 +53,8 @@ public protocol PolicySlotIndex: Sendable {
 }
 
 extension PolicySlotIndex {
+  public func emptyCopy() -> Self { Self() }
+
   @inlinable
   public func search(_ keys: UnsafeBufferPointer<FlowKey>, contexts: UnsafeBufferPointer<UInt8>, rules: PolicyRules,
                      best: UnsafeMutableBufferPointer<PolicyMatchCandidate>) {
@@ -118,7 +123,7 @@ extension SlotIndexedPolicyDatabase {
 
   /// Re-creates the index from the registry (after a sequence renumbering).
   public mutating func _rebuildIndex() {
-    _index = SlotIndex()
+    _index = _index.emptyCopy()
     for slot in _registry.slotsByAge { _index.link(slot, rules: _registry.rules) }
   }
 

@@ -2,6 +2,12 @@ import Benchmark
 import Foundation
 import Lookup
 
+// Lookup's package-benchmark suites. Run from the repository root:
+//   swift package --package-path Benchmarks benchmark
+// Every SPD structure in the catalog gets a single-lookup and a batch-lookup benchmark over a
+// shipped ClassBench trace. Their `Malloc (total)` must read 0: lookups allocate nothing.
+// (Wall-clock figures here are per pass over the trace; `lookupbench bench` reports ns/lookup.)
+
 /// The shipped ClassBench data, found relative to this file.
 let dataFolder: String = {
   var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
@@ -20,23 +26,52 @@ func workload(_ set: String) -> (policies: [Policy], keys: [FlowKey]) {
   }
 }
 
-/// One pass over the trace per iteration; the malloc counter must read 0 for lookups.
-func lookupBenchmark<D: PolicyDatabase>(_ name: String, _ type: D.Type, set: String) {
-  let (policies, keys) = workload(set)
-  let database: D
-  do { database = try D(inserting: policies) } catch { fatalError("\(error)") }
-  Benchmark(
-    "\(name) lookup \(set) (\(keys.count) keys per iteration)",
-    configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], maxDuration: .seconds(2))
-  ) { benchmark in
-    for _ in benchmark.scaledIterations {
-      var checksum: UInt32 = 0
-      for key in keys { checksum &+= database.lookup(key).index }
-      blackHole(checksum)
+/// Registers the lookup benchmarks of one structure type (specialised through the visitor).
+struct RegisterLookupBenchmarks: PolicyDatabaseVisitor {
+  let name: String
+  let set: String
+
+  func visit<D: PolicyDatabase>(_ make: () -> D) throws {
+    let (policies, keys) = workload(set)
+    var database = make()
+    for policy in policies { try database.insert(policy) }
+    let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .throughput]
+    Benchmark("\(name) single lookups, \(set) (\(keys.count) per iteration)",
+              configuration: .init(metrics: metrics, maxDuration: .seconds(2))) { benchmark in
+      for _ in benchmark.scaledIterations {
+        var checksum: UInt32 = 0
+        for key in keys { checksum &+= database.lookup(key).index }
+        blackHole(checksum)
+      }
+    }
+    var results = [PolicyLookupResult](repeating: .noMatch(.allow), count: 64)
+    Benchmark("\(name) batch lookups of 64, \(set) (\(keys.count) per iteration)",
+              configuration: .init(metrics: metrics, maxDuration: .seconds(2))) { benchmark in
+      for _ in benchmark.scaledIterations {
+        var checksum: UInt32 = 0
+        keys.withUnsafeBufferPointer { keys in
+          results.withUnsafeMutableBufferPointer { results in
+            var offset = 0
+            while offset < keys.count {
+              let count = min(64, keys.count - offset)
+              database.lookup(UnsafeBufferPointer(rebasing: keys[offset..<(offset + count)]), into: results)
+              for i in 0..<count { checksum &+= results[i].index }
+              offset += count
+            }
+          }
+        }
+        blackHole(checksum)
+      }
     }
   }
 }
 
 let benchmarks: @Sendable () -> Void = {
-  lookupBenchmark("linear", LinearPolicyTable.self, set: "acl1_1k")
+  for name in StructureCatalog.policyDatabaseNames {
+    do {
+      try StructureCatalog.visitPolicyDatabase(named: name, RegisterLookupBenchmarks(name: name, set: "acl1_1k"))
+    } catch {
+      fatalError("\(name): \(error)")
+    }
+  }
 }

@@ -66,8 +66,8 @@ struct SPDDifferentialTests {
     let keys: [FlowKey]
     let expected: [PolicyLookupResult]
 
-    func visit<D: PolicyDatabase>(_ type: D.Type) throws {
-      guard var database = D() as? any SlotIndexedPolicyDatabase else { return }
+    func visit<D: PolicyDatabase>(_ make: () -> D) throws {
+      guard var database = make() as? any SlotIndexedPolicyDatabase else { return }
       try check(&database)
     }
 

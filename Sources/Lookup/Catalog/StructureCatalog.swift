@@ -6,29 +6,57 @@ public enum StructureKind: String, Hashable, Sendable {
 
 /// A structure the catalog can build by name.
 public struct StructureDescriptor: Hashable, Sendable {
-  /// The name used on the command line (`linear`, `radix`, `sad-linear`, …). Stable.
+  /// The name used on the command line (`linear`, `radix`, `cache+radix`, `sad-linear`, …). Stable.
   public let name: String
   public let kind: StructureKind
   /// One line: what the structure models.
   public let summary: String
 }
 
+/// Settings a structure name alone does not carry.
+public struct StructureOptions: Hashable, Sendable {
+  /// The configuration of `cache+…` structures.
+  public var cache: FlowCacheConfiguration
+  /// The thresholds of `hashed`.
+  public var hashThresholds: HashThresholds
+
+  public init(cache: FlowCacheConfiguration? = nil, hashThresholds: HashThresholds = .kernelDefault) {
+    self.cache = cache ?? FlowCache<LinearPolicyTable>.defaultConfiguration
+    self.hashThresholds = hashThresholds
+  }
+}
+
+/// Generic code to run with a concrete SPD structure type (see
+/// `StructureCatalog.visitPolicyDatabase(named:options:_:)`): `make` builds an empty one.
+public protocol PolicyDatabaseVisitor {
+  associatedtype Output
+  func visit<D: PolicyDatabase>(_ make: () -> D) throws -> Output
+}
+
 /// The structures Lookup offers, by name: how the runner, the tests and (later) the C API
-/// pick a structure. Factories return an existential once; callers open it into a generic
-/// function so the lookup loop is specialised.
+/// pick a structure. `visitPolicyDatabase` hands generic code the concrete type, so timed
+/// loops are specialised; `makePolicyDatabase` returns an existential for everything else.
 public enum StructureCatalog {
-  /// Every structure, SPD first, in the order `lookupbench list` prints them.
-  public static let all: [StructureDescriptor] = [
-    StructureDescriptor(name: "linear", kind: .spd,
-                        summary: "LinearPolicyTable: priority-ordered list, the reference SPD"),
-    StructureDescriptor(name: "tuplespace", kind: .spd,
-                        summary: "TupleSpaceTable: tuple space search, TupleMerge-relaxed prefix classes"),
-    StructureDescriptor(name: "sad-linear", kind: .sad,
-                        summary: "LinearSAD: list scanned newest first, the reference SAD"),
+  /// The SPD structures that stand alone (each also exists as `cache+NAME`).
+  static let basePolicyDatabases: [(name: String, summary: String)] = [
+    ("linear", "LinearPolicyTable: priority-ordered list, the reference SPD"),
+    ("tuplespace", "TupleSpaceTable: tuple space search, TupleMerge-relaxed prefix classes"),
   ]
+
+  /// Every structure, SPD first, in the order `lookupbench list` prints them.
+  public static let all: [StructureDescriptor] =
+    basePolicyDatabases.map { StructureDescriptor(name: $0.name, kind: .spd, summary: $0.summary) }
+    + basePolicyDatabases.map {
+      StructureDescriptor(name: "cache+" + $0.name, kind: .spd,
+                          summary: "FlowCache over \($0.name): exact-match flow cache (options: --cache-*)")
+    }
+    + [StructureDescriptor(name: "sad-linear", kind: .sad, summary: "LinearSAD: list scanned newest first, the reference SAD")]
 
   /// The SPD structures' names.
   public static var policyDatabaseNames: [String] { all.filter { $0.kind == .spd }.map(\.name) }
+
+  /// The SPD structures without a cache in front.
+  public static var uncachedPolicyDatabaseNames: [String] { basePolicyDatabases.map(\.name) }
 
   /// The SAD structures' names.
   public static var securityAssociationDatabaseNames: [String] { all.filter { $0.kind == .sad }.map(\.name) }
@@ -39,32 +67,46 @@ public enum StructureCatalog {
     return descriptor
   }
 
-  /// Calls `visitor` with the concrete type of the named SPD structure, so that generic code
-  /// (the runner's timed loops) is specialised for it rather than run through an existential.
-  /// - Throws: `.unknownStructure` for a name that is not an SPD structure.
+  /// Calls `visitor` with a factory of the named SPD structure's concrete type.
+  /// - Throws: `LookupError.unknownStructure` / `.unsupported` for a name that is not an SPD
+  ///   structure, or what the visitor throws.
   @inlinable
-  public static func visitPolicyDatabase<V: PolicyDatabaseVisitor>(named name: String, _ visitor: V)
-  throws -> V.Output {
-    switch name {
-    case "linear": return try visitor.visit(LinearPolicyTable.self)
-    case "tuplespace": return try visitor.visit(TupleSpaceTable.self)
-    default:
-      _ = try makePolicyDatabase(named: name)  // throws the right error
-      throw LookupError.unknownStructure(name)
+  public static func visitPolicyDatabase<V: PolicyDatabaseVisitor>(
+    named name: String, options: StructureOptions = StructureOptions(), _ visitor: V
+  ) throws -> V.Output {
+    if name.hasPrefix("cache+") {
+      let configuration = options.cache
+      switch name.dropFirst(6) {
+      case "linear": return try visitor.visit { FlowCache(base: LinearPolicyTable(), configuration: configuration) }
+      case "tuplespace": return try visitor.visit { FlowCache(base: TupleSpaceTable(), configuration: configuration) }
+      default: break
+      }
+    } else {
+      switch name {
+      case "linear": return try visitor.visit { LinearPolicyTable() }
+      case "tuplespace": return try visitor.visit { TupleSpaceTable() }
+      default: break
+      }
     }
+    if (try? descriptor(named: name))?.kind == .sad {
+      throw LookupError.unsupported("'\(name)' is an SAD structure; an SPD structure is needed here")
+    }
+    throw LookupError.unknownStructure(name)
   }
 
   /// An empty SPD structure.
   /// - Throws: `.unknownStructure` for a name that is not an SPD structure.
-  public static func makePolicyDatabase(named name: String) throws(LookupError) -> any PolicyDatabase {
-    switch name {
-    case "linear": return LinearPolicyTable()
-    case "tuplespace": return TupleSpaceTable()
-    default:
-      if (try? descriptor(named: name))?.kind == .sad {
-        throw .unsupported("'\(name)' is an SAD structure; an SPD structure is needed here")
-      }
-      throw .unknownStructure(name)
+  public static func makePolicyDatabase(named name: String, options: StructureOptions = StructureOptions())
+  throws(LookupError) -> any PolicyDatabase {
+    struct Make: PolicyDatabaseVisitor {
+      func visit<D: PolicyDatabase>(_ make: () -> D) -> any PolicyDatabase { make() }
+    }
+    do {
+      return try visitPolicyDatabase(named: name, options: options, Make())
+    } catch let error as LookupError {
+      throw error
+    } catch {
+      throw .unsupported("\(error)")
     }
   }
 
@@ -80,11 +122,4 @@ public enum StructureCatalog {
       throw .unknownStructure(name)
     }
   }
-}
-
-/// Generic code to run with a concrete SPD structure type (see
-/// `StructureCatalog.visitPolicyDatabase(named:_:)`).
-public protocol PolicyDatabaseVisitor {
-  associatedtype Output
-  func visit<D: PolicyDatabase>(_ type: D.Type) throws -> Output
 }

@@ -118,20 +118,20 @@ struct BenchVisitor: PolicyDatabaseVisitor {
   let passes: Int
   let maxPassSeconds: Double
 
-  func visit<D: PolicyDatabase>(_ type: D.Type) throws -> BenchFigures? {
-    try measure(D(), name: name, workload: workload, passes: passes, maxPassSeconds: maxPassSeconds)
+  func visit<D: PolicyDatabase>(_ make: () -> D) throws -> BenchFigures? {
+    try measure(make, name: name, workload: workload, passes: passes, maxPassSeconds: maxPassSeconds)
   }
 }
 
 /// Measures one structure (called with a concrete type, so every loop is specialised).
-func measure<D: PolicyDatabase>(_ empty: D, name: String, workload: ClassBenchWorkload, passes: Int,
+func measure<D: PolicyDatabase>(_ make: () -> D, name: String, workload: ClassBenchWorkload, passes: Int,
                                 maxPassSeconds: Double) throws -> BenchFigures? {
   let policies = workload.policies
   // Build from scratch: median of 3 builds.
   var builds: [Double] = []
-  var database = empty
+  var database = make()
   for _ in 0..<3 {
-    var fresh = empty
+    var fresh = make()  // a new instance each time (a cache is a class)
     let start = monotonicNanoseconds()
     for policy in policies { try fresh.insert(policy) }
     builds.append(Double(monotonicNanoseconds() - start) / 1e6)

@@ -29,7 +29,7 @@
 //   4 bytes per policy (the list link), 8-byte hash entries kept at most 25 % full (≈ 32 bytes
 //   per distinct masked key), ~100 bytes per tuple; plus the shared registry (≈ 120 B/policy).
 //   All tuple tables live in one flat pool (so lookups touch no reference counts); a grown
-//   table leaves a hole that is compacted once holes exceed half the pool.
+//   table leaves a hole; the pool is compacted (to its exact size) once holes exceed a quarter.
 //
 // Good at / bad at
 //   Fast and incremental on real rule sets (few tuples, short lists), IPv4 and IPv6 alike.
@@ -381,7 +381,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     }
     _tuples[t] = grown
     _poolGarbage += old.tableMask + 1
-    if _poolGarbage * 2 > _pool.count { _compactPool() }
+    if _poolGarbage * 4 > _pool.count { _compactPool() }
   }
 
   /// Copies every live table into a fresh pool, dropping the holes.
@@ -428,7 +428,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   private mutating func _removeTuple(_ t: Int) {
     _poolGarbage += _tuples[t].tableMask + 1
     _tuples.remove(at: t)
-    if _poolGarbage * 2 > _pool.count { _compactPool() }
+    if _poolGarbage * 4 > _pool.count { _compactPool() }
   }
 
   /// Re-sorts the per-context tuple order by best rank.

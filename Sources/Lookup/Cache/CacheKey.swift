@@ -1,0 +1,62 @@
+/// A key a `FlowCache` can hold: compared exactly, hashed with the cache's own seed.
+public protocol CacheKey: Hashable, Sendable {
+  /// A seeded hash of every field of the key.
+  func cacheHash(seed: UInt64) -> UInt64
+}
+
+extension FlowKey: CacheKey {
+  /// Every field: addresses, ports, protocol, DSCP, mark, if_id, ifindex, namespace, family,
+  /// direction and type — the cache is exact on the whole flow.
+  @inlinable
+  public func cacheHash(seed: UInt64) -> UInt64 {
+    var h = SeededHash.mix(seed, source)
+    h = SeededHash.mix(h, destination)
+    h = SeededHash.mix(h, UInt64(mark) | UInt64(interfaceID) &<< 32)
+    h = SeededHash.mix(h, UInt64(ifindex) | UInt64(namespace) &<< 32)
+    let ports: UInt64 = UInt64(sourcePort) | UInt64(destinationPort) &<< 16
+    let small: UInt64 = UInt64(proto) &<< 32 | UInt64(dscp) &<< 40 | UInt64(family.rawValue) &<< 48
+    let context: UInt64 = UInt64(direction.rawValue) &<< 56 | UInt64(policyType.rawValue) &<< 60
+    return SeededHash.mix(h, ports | small | context)
+  }
+}
+
+extension SALookupKey: CacheKey {
+  @inlinable
+  public func cacheHash(seed: UInt64) -> UInt64 {
+    var h = SeededHash.mix(seed, destination)
+    h = SeededHash.mix(h, source)
+    h = SeededHash.mix(h, UInt64(spi) | UInt64(mark) &<< 32)
+    let rest: UInt64 = UInt64(namespace) | UInt64(proto.rawValue) &<< 32 | UInt64(family.rawValue) &<< 40
+    return SeededHash.mix(h, rest)
+  }
+}
+
+/// What targeted invalidation needs from a structure: which cached answers a change to one
+/// entry could alter. Must be conservative: answering `true` too often costs hit rate, never
+/// correctness; answering `false` wrongly would leave a stale answer visible.
+public protocol TargetedInvalidation: LookupStructure {
+  /// Whether inserting or removing `entry` could change the answer for `key`, whose cached
+  /// answer is `cached`.
+  static func change(of entry: Entry, mayAffect key: Key, cachedAnswer cached: Result) -> Bool
+}
+
+extension LinearPolicyTable: TargetedInvalidation {}
+extension TupleSpaceTable: TargetedInvalidation {}
+
+extension SlotIndexedPolicyDatabase {
+  /// A policy can change a flow's answer only if it matches the flow (it may now win) or it
+  /// is the flow's current answer (its removal or replacement changes it).
+  @inlinable
+  public static func change(of policy: Policy, mayAffect key: FlowKey, cachedAnswer cached: PolicyLookupResult) -> Bool {
+    cached.index == policy.index || policy.matches(key)
+  }
+}
+
+extension LinearSAD: TargetedInvalidation {
+  /// An SA can change an inbound answer only if it shares the key's namespace and SPI (every
+  /// inbound form includes the SPI) or it is the current answer.
+  public static func change(of sa: SecurityAssociation, mayAffect key: SALookupKey,
+                            cachedAnswer cached: SALookupResult) -> Bool {
+    cached.id == sa.id || (sa.spi == key.spi && sa.namespace == key.namespace)
+  }
+}

@@ -1,0 +1,396 @@
+// FlowCache — an exact-match cache of answers in front of any lookup structure.
+//
+// Idea
+//   The flow cache Linux had until 4.14 and VPP still has: hash the whole key (every field —
+//   addresses, ports, protocol, DSCP, mark, if_id, ifindex, namespace, direction, type), find
+//   it in a small table, and return the answer stored there; on a miss, ask the structure
+//   beneath and remember its answer — including "no match", so a hit returns exactly what
+//   the base would. The table is `capacity` entries in sets of `associativity` ways (1 =
+//   direct-mapped). Replacement inside a set:
+//   - `.directMapped` — one way, a new flow overwrites (VPP's SPD flow cache);
+//   - `.lru` — the least recently used way goes;
+//   - `.clock` — second chance: a reference bit per way, a hand per set;
+//   - `.idleTimeout` — the netfilter flowtable: an entry lives until it has been idle for
+//     `idleTimeout` ticks of the caller's logical clock (`advanceClock`); a flow whose set
+//     is full of live entries is not cached (counted as `rejected`).
+//   Invalidation, when the structure changes through the cache:
+//   - `.generation` — one counter bumped by every change; an entry stamped with an older
+//     generation is recomputed on its next hit (a "stale hit"): the old kernel's
+//     `flow_cache_genid` and VPP's epoch. O(1) per change, but every entry pays after it.
+//   - `.targeted` — a change invalidates only the entries whose answer it could alter: for a
+//     policy, the entries whose flow it matches (it may now win) or whose answer it is (its
+//     removal or replacement changes it) — `TargetedInvalidation`. Found by a scan of the
+//     table: O(capacity) per change, all other entries keep their answers.
+//   Changing the base behind the cache's back is not possible: the base is only reachable
+//   through the cache's `insert`/`remove`/`update`/`modifyBase`, and each of them
+//   invalidates before returning, so no stale answer is ever visible.
+//
+// Complexity
+//   hit: one hash of the key, one 64-byte line of tags for the set, the entry's lines;
+//   miss: the base's lookup plus an insert into the set; change: O(1) (generation) or
+//   O(capacity) (targeted), plus the base's own cost.
+//
+// Memory
+//   Fixed at creation: `capacity` × (8-byte tag + the entry: key, answer, 8-byte stamp,
+//   4-byte use time), never grown — a flood of distinct flows only evicts.
+//
+// Good at / bad at
+//   Traffic with locality (a few elephant flows, bursts): 1 probe instead of a full
+//   classification. Bad when the working set exceeds the cache (every packet misses and pays
+//   the insert on top of the lookup), and — in generation mode — under policy churn.
+//
+// Thread safety
+//   A `FlowCache` is a class whose lookups write (the entry, counters): one thread at a
+//   time. `SharedFlowCache` puts one behind a lock for many threads; `PerThreadFlowCaches`
+//   gives each reader thread its own.
+
+/// How a set chooses the way a new entry takes. See the file comment.
+public enum CacheReplacement: String, Hashable, Sendable, CaseIterable {
+  case directMapped = "direct"
+  case lru
+  case clock
+  case idleTimeout = "idle"
+}
+
+/// How the cache forgets answers a change may have altered. See the file comment.
+public enum CacheInvalidation: String, Hashable, Sendable, CaseIterable {
+  case generation
+  case targeted
+}
+
+/// A flow cache's shape and policies.
+public struct FlowCacheConfiguration: Hashable, Sendable {
+  /// Entries in all; a power of two.
+  public var capacity: Int
+  /// Ways per set (1 for `.directMapped`); a power of two up to 8 dividing `capacity`.
+  public var associativity: Int
+  public var replacement: CacheReplacement
+  public var invalidation: CacheInvalidation
+  /// For `.idleTimeout`: ticks an entry may stay unused.
+  public var idleTimeout: UInt32
+
+  /// - Throws: `LookupError.unsupported` for a capacity or associativity that is not a power
+  ///   of two, more than 8 ways, or direct mapping with more than one way.
+  public init(capacity: Int = 1 << 12, associativity: Int = 4, replacement: CacheReplacement = .lru,
+              invalidation: CacheInvalidation = .targeted, idleTimeout: UInt32 = 1_000) throws(LookupError) {
+    guard capacity > 0, capacity & (capacity - 1) == 0, capacity <= 1 << 28 else {
+      throw .unsupported("cache capacity \(capacity): a power of two up to 2^28 is needed")
+    }
+    let ways = replacement == .directMapped ? 1 : associativity
+    guard ways > 0, ways & (ways - 1) == 0, ways <= 8, ways <= capacity else {
+      throw .unsupported("cache associativity \(associativity): 1, 2, 4 or 8 ways (at most the capacity) are needed")
+    }
+    self.capacity = capacity
+    self.associativity = ways
+    self.replacement = replacement
+    self.invalidation = invalidation
+    self.idleTimeout = idleTimeout
+  }
+}
+
+/// The counters every flow cache keeps.
+public struct FlowCacheCounters: Hashable, Sendable {
+  public var hits = 0
+  public var misses = 0
+  public var inserts = 0
+  public var evictions = 0
+  public var invalidations = 0
+  public var staleHits = 0
+  public var expirations = 0
+  public var rejected = 0
+
+  public init() {}
+
+  public var lookups: Int { hits + misses }
+  public var hitRate: Double { lookups == 0 ? 0 : Double(hits) / Double(lookups) }
+
+  public static func + (a: FlowCacheCounters, b: FlowCacheCounters) -> FlowCacheCounters {
+    var sum = a
+    sum.hits += b.hits
+    sum.misses += b.misses
+    sum.inserts += b.inserts
+    sum.evictions += b.evictions
+    sum.invalidations += b.invalidations
+    sum.staleHits += b.staleHits
+    sum.expirations += b.expirations
+    sum.rejected += b.rejected
+    return sum
+  }
+}
+
+/// An exact-match cache of a structure's answers. See the file comment.
+public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where Base.Key: CacheKey {
+  public typealias Key = Base.Key
+  public typealias Result = Base.Result
+  public typealias Entry = Base.Entry
+  public typealias EntryID = Base.EntryID
+
+  @usableFromInline
+  struct _Slot {
+    @usableFromInline var key: Key
+    @usableFromInline var answer: Result
+    /// The generation the answer was computed in.
+    @usableFromInline var generation: UInt64
+    /// Last use (logical clock for idle timeout, a use counter for LRU); CLOCK's bit is bit 0.
+    @usableFromInline var used: UInt32
+  }
+
+  public let configuration: FlowCacheConfiguration
+  /// The structure beneath. Change it only through the cache.
+  public private(set) var base: Base
+  /// What the cache did so far.
+  public var counters: FlowCacheCounters { _counters }
+  @usableFromInline var _counters = FlowCacheCounters()
+
+  /// One tag per slot: the key's hash with bit 0 set, 0 = empty.
+  @usableFromInline let _tags: UnsafeMutablePointer<UInt64>
+  @usableFromInline let _slots: UnsafeMutablePointer<_Slot>
+  /// CLOCK hands, one per set.
+  @usableFromInline let _hands: UnsafeMutablePointer<UInt8>
+  @usableFromInline let _setMask: Int
+  @usableFromInline let _ways: Int
+  @usableFromInline let _seed: UInt64
+  @usableFromInline var _generation: UInt64 = 1
+  @usableFromInline var _useCounter: UInt32 = 0
+  /// The caller's logical time (idle timeout).
+  public private(set) var now: UInt32 = 0
+
+  public init(base: Base, configuration: FlowCacheConfiguration, seed: UInt64 = SeededHash.randomSeed()) {
+    self.base = base
+    self.configuration = configuration
+    _ways = configuration.associativity
+    _setMask = configuration.capacity / configuration.associativity - 1
+    _seed = seed
+    _tags = .allocate(capacity: configuration.capacity)
+    _tags.initialize(repeating: 0, count: configuration.capacity)
+    _slots = .allocate(capacity: configuration.capacity)
+    _hands = .allocate(capacity: _setMask + 1)
+    _hands.initialize(repeating: 0, count: _setMask + 1)
+  }
+
+  deinit {
+    for i in 0..<configuration.capacity where _tags[i] != 0 { (_slots + i).deinitialize(count: 1) }
+    _tags.deallocate()
+    _slots.deallocate()
+    _hands.deallocate()
+  }
+
+  // MARK: Lookup
+
+  @inlinable
+  public func lookup(_ key: Key) -> Result {
+    let hash = key.cacheHash(seed: _seed)
+    let tag = hash | 1
+    let first = (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways
+    for way in 0..<_ways {
+      let i = first &+ way
+      guard _tags[i] == tag, _slots[i].key == key else { continue }
+      if configuration.replacement == .idleTimeout && now &- _slots[i].used > configuration.idleTimeout {
+        _evict(i, expired: true)
+        break  // a miss: recomputed and re-inserted below
+      }
+      if _slots[i].generation != _generation {
+        // Generation mode: an answer from before the last change is recomputed (a stale hit).
+        _counters.staleHits += 1
+        _counters.misses += 1
+        let answer = base.lookup(key)
+        _slots[i].answer = answer
+        _slots[i].generation = _generation
+        _touch(i)
+        return answer
+      }
+      _counters.hits += 1
+      _touch(i)
+      return _slots[i].answer
+    }
+    _counters.misses += 1
+    let answer = base.lookup(key)
+    _remember(key, answer, tag: tag, first: first)
+    return answer
+  }
+
+  @inlinable
+  func _touch(_ i: Int) {
+    switch configuration.replacement {
+    case .directMapped: break
+    case .lru:
+      _useCounter &+= 1
+      _slots[i].used = _useCounter
+    case .clock: _slots[i].used = 1
+    case .idleTimeout: _slots[i].used = now
+    }
+  }
+
+  @usableFromInline
+  func _remember(_ key: Key, _ answer: Result, tag: UInt64, first: Int) {
+    var victim = -1
+    for way in 0..<_ways where _tags[first + way] == 0 {
+      victim = first + way
+      break
+    }
+    if victim < 0 {
+      switch configuration.replacement {
+      case .directMapped:
+        victim = first
+      case .lru:
+        victim = first
+        for way in 1..<_ways where _slots[first + way].used &- _useCounter < _slots[victim].used &- _useCounter {
+          victim = first + way
+        }
+      case .clock:
+        let set = first / _ways
+        while true {
+          let i = first + Int(_hands[set])
+          _hands[set] = UInt8((Int(_hands[set]) + 1) % _ways)
+          if _slots[i].used == 0 {
+            victim = i
+            break
+          }
+          _slots[i].used = 0
+        }
+      case .idleTimeout:
+        for way in 0..<_ways where now &- _slots[first + way].used > configuration.idleTimeout {
+          victim = first + way
+          break
+        }
+        if victim < 0 {
+          _counters.rejected += 1
+          return
+        }
+      }
+      _evict(victim, expired: configuration.replacement == .idleTimeout)
+    }
+    (_slots + victim).initialize(to: _Slot(key: key, answer: answer, generation: _generation, used: 0))
+    _tags[victim] = tag
+    _touch(victim)
+    _counters.inserts += 1
+  }
+
+  /// Frees slot `i`, counting an eviction (capacity) or an expiration (idle timeout).
+  @usableFromInline
+  func _evict(_ i: Int, expired: Bool) {
+    (_slots + i).deinitialize(count: 1)
+    _tags[i] = 0
+    if expired { _counters.expirations += 1 } else { _counters.evictions += 1 }
+  }
+
+  // MARK: Changes (through the cache only)
+
+  @discardableResult
+  public func insert(_ entry: Entry) throws(LookupError) -> EntryID {
+    let id = try base.insert(entry)
+    _invalidate(after: entry)
+    return id
+  }
+
+  @discardableResult
+  public func remove(_ id: EntryID) throws(LookupError) -> Entry {
+    let entry = try base.remove(id)
+    _invalidate(after: entry)
+    return entry
+  }
+
+  /// Runs `body` on the base (e.g. an SPD's `update` or default actions) and then forgets
+  /// every cached answer, since the cache cannot know what `body` changed.
+  public func modifyBase<R>(_ body: (inout Base) throws -> R) rethrows -> R {
+    defer { invalidateAll() }
+    return try body(&base)
+  }
+
+  /// Forgets every cached answer.
+  public func invalidateAll() {
+    for i in 0..<configuration.capacity where _tags[i] != 0 {
+      (_slots + i).deinitialize(count: 1)
+      _tags[i] = 0
+      _counters.invalidations += 1
+    }
+    _generation &+= 1
+  }
+
+  /// Advances the logical clock used by `.idleTimeout`.
+  public func advanceClock(to time: UInt32) {
+    now = time
+  }
+
+  /// Invalidates what a change to `entry` may have altered (see the file comment).
+  func _invalidate(after entry: Entry) {
+    switch configuration.invalidation {
+    case .generation:
+      _generation &+= 1
+      _counters.invalidations += 1
+    case .targeted:
+      for i in 0..<configuration.capacity where _tags[i] != 0 {
+        if Base.change(of: entry, mayAffect: _slots[i].key, cachedAnswer: _slots[i].answer) {
+          (_slots + i).deinitialize(count: 1)
+          _tags[i] = 0
+          _counters.invalidations += 1
+        }
+      }
+    }
+  }
+
+  // MARK: Reporting
+
+  public var count: Int { base.count }
+
+  /// Entries currently cached.
+  public var cachedEntries: Int { (0..<configuration.capacity).reduce(0) { $0 + (_tags[$1] != 0 ? 1 : 0) } }
+
+  /// The cache's own bytes (fixed at creation) plus the base's.
+  public var memoryFootprint: Int { cacheBytes + base.memoryFootprint }
+
+  /// The cache's own bytes: tags, slots and hands, fixed at creation.
+  public var cacheBytes: Int {
+    configuration.capacity * (MemoryLayout<UInt64>.stride + MemoryLayout<_Slot>.stride) + (_setMask + 1)
+  }
+
+  public var statistics: LookupStatistics {
+    LookupStatistics([
+      .init("cache capacity", configuration.capacity), .init("cache ways", _ways),
+      .init("cached entries", cachedEntries), .init("hits", _counters.hits), .init("misses", _counters.misses),
+      .init("inserts", _counters.inserts), .init("evictions", _counters.evictions),
+      .init("invalidations", _counters.invalidations), .init("stale hits", _counters.staleHits),
+      .init("expirations", _counters.expirations), .init("rejected", _counters.rejected),
+      .init("cache bytes", cacheBytes),
+    ] + base.statistics.counters)
+  }
+
+  /// Zeroes the counters (between measurement phases).
+  public func resetCounters() { _counters = FlowCacheCounters() }
+}
+
+// MARK: - As an SPD
+
+extension FlowCache: PolicyDatabase where Base: PolicyDatabase {
+  /// A cache with the default configuration (4 Ki entries — the old kernel cache's per-CPU
+  /// high-water mark —, 4-way LRU, targeted
+  /// invalidation) over an empty base.
+  public convenience init() {
+    // The default configuration is valid by construction.
+    self.init(base: Base(), configuration: FlowCache.defaultConfiguration)
+  }
+
+  /// 4 Ki entries, 4-way LRU, targeted invalidation.
+  public static var defaultConfiguration: FlowCacheConfiguration {
+    (try? FlowCacheConfiguration()) ?? { preconditionFailure("default cache configuration invalid") }()
+  }
+
+  @discardableResult
+  public func update(_ policy: Policy) throws(LookupError) -> UInt32 {
+    // The replaced policy has the same identity (selector, so the same flows) and index as
+    // the new one: invalidating for the new one covers both.
+    var stored = policy
+    stored.index = try base.update(policy)
+    _invalidate(after: stored)
+    return stored.index
+  }
+
+  public var defaultActions: DefaultActions {
+    get { base.defaultActions }
+    set { modifyBase { $0.defaultActions = newValue } }
+  }
+
+  public func policy(index: UInt32) -> Policy? { base.policy(index: index) }
+
+  public var policies: [Policy] { base.policies }
+}

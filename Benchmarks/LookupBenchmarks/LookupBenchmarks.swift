@@ -39,4 +39,5 @@ func lookupBenchmark<D: PolicyDatabase>(_ name: String, _ type: D.Type, set: Str
 
 let benchmarks: @Sendable () -> Void = {
   lookupBenchmark("linear", LinearPolicyTable.self, set: "acl1_1k")
+  lookupBenchmark("radix", RadixPolicyTree.self, set: "acl1_1k")
 }

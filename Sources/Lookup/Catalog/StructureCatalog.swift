@@ -21,6 +21,8 @@ public enum StructureCatalog {
   public static let all: [StructureDescriptor] = [
     StructureDescriptor(name: "linear", kind: .spd,
                         summary: "LinearPolicyTable: priority-ordered list, the reference SPD"),
+    StructureDescriptor(name: "radix", kind: .spd,
+                        summary: "RadixPolicyTree: path-compressed dst trie of src tries (the kernel's inexact bins)"),
     StructureDescriptor(name: "sad-linear", kind: .sad,
                         summary: "LinearSAD: list scanned newest first, the reference SAD"),
   ]
@@ -42,6 +44,7 @@ public enum StructureCatalog {
   public static func makePolicyDatabase(named name: String) throws(LookupError) -> any PolicyDatabase {
     switch name {
     case "linear": return LinearPolicyTable()
+    case "radix": return RadixPolicyTree()
     default:
       if (try? descriptor(named: name))?.kind == .sad {
         throw .unsupported("'\(name)' is an SAD structure; an SPD structure is needed here")

@@ -42,6 +42,8 @@ public protocol TargetedInvalidation: LookupStructure {
 
 extension LinearPolicyTable: TargetedInvalidation {}
 extension TupleSpaceTable: TargetedInvalidation {}
+extension RadixPolicyTree: TargetedInvalidation {}
+extension HashedSelectorTable: TargetedInvalidation {}
 
 extension SlotIndexedPolicyDatabase {
   /// A policy can change a flow's answer only if it matches the flow (it may now win) or it

@@ -41,6 +41,8 @@ public enum StructureCatalog {
   static let basePolicyDatabases: [(name: String, summary: String)] = [
     ("linear", "LinearPolicyTable: priority-ordered list, the reference SPD"),
     ("tuplespace", "TupleSpaceTable: tuple space search, TupleMerge-relaxed prefix classes"),
+    ("radix", "RadixPolicyTree: path-compressed dst trie of src tries (the kernel's inexact bins)"),
+    ("hashed", "HashedSelectorTable: the kernel's exact hash (hthresh) + radix tree for the rest"),
   ]
 
   /// Every structure, SPD first, in the order `lookupbench list` prints them.
@@ -79,12 +81,20 @@ public enum StructureCatalog {
       switch name.dropFirst(6) {
       case "linear": return try visitor.visit { FlowCache(base: LinearPolicyTable(), configuration: configuration) }
       case "tuplespace": return try visitor.visit { FlowCache(base: TupleSpaceTable(), configuration: configuration) }
+      case "radix": return try visitor.visit { FlowCache(base: RadixPolicyTree(), configuration: configuration) }
+      case "hashed":
+        let thresholds = options.hashThresholds
+        return try visitor.visit { FlowCache(base: HashedSelectorTable(thresholds: thresholds), configuration: configuration) }
       default: break
       }
     } else {
       switch name {
       case "linear": return try visitor.visit { LinearPolicyTable() }
       case "tuplespace": return try visitor.visit { TupleSpaceTable() }
+      case "radix": return try visitor.visit { RadixPolicyTree() }
+      case "hashed":
+        let thresholds = options.hashThresholds
+        return try visitor.visit { HashedSelectorTable(thresholds: thresholds) }
       default: break
       }
     }

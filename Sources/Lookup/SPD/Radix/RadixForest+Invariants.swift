@@ -1,0 +1,94 @@
+extension RadixForest {
+  /// The longest slot list (a walk over the pool).
+  var maximumListLength: Int {
+    var longest = 0
+    for node in _nodes where node.kind == .source && node.payload != Node.none {
+      longest = Swift.max(longest, _lists.count(start: node.payload, listClass: node.listClass))
+    }
+    return longest
+  }
+
+  /// Walks every trie and traps on a broken invariant (see `RadixIndex.checkInvariants`).
+  /// `occurrences[slot]` is incremented for every listed slot.
+  func checkInvariants(rules: [PolicyRule], family: UInt8, occurrences: inout [Int]) {
+    var destinationNodes = 0, sourceNodes = 0, listWords = 0
+    for context in _roots.indices where _roots[context] != Node.none {
+      precondition(UInt8(context) & 1 == family, "radix: context \(context) in the wrong family's forest")
+      _ = _check(_roots[context], source: false, parent: nil, context: UInt8(context), destination: nil,
+                 rules: rules, occurrences: &occurrences, destinationNodes: &destinationNodes,
+                 sourceNodes: &sourceNodes, listWords: &listWords)
+    }
+    precondition(destinationNodes == destinationNodeCount && sourceNodes == sourceNodeCount,
+                 "radix: node counters \(destinationNodeCount)/\(sourceNodeCount), walk found \(destinationNodes)/\(sourceNodes)")
+    precondition(listWords == _lists.wordsInUse, "radix: list words in use \(_lists.wordsInUse), walk found \(listWords)")
+    var free = 0
+    var n = _freeNode
+    while n != Node.none {
+      precondition(_nodes[Int(n)].kind == .free, "radix: a live node on the free list")
+      free += 1
+      precondition(free <= _nodes.count, "radix: free list cycle")
+      n = _nodes[Int(n)].child0
+    }
+    precondition(free + destinationNodes + sourceNodes == _nodes.count, "radix: pool nodes neither live nor free")
+  }
+
+  /// Checks the subtree at `n` and returns its minimum priority.
+  private func _check(_ n: UInt32, source: Bool, parent: (node: Node, side: Bool)?, context: UInt8,
+                      destination: Node?, rules: [PolicyRule], occurrences: inout [Int],
+                      destinationNodes: inout Int, sourceNodes: inout Int, listWords: inout Int) -> UInt32 {
+    precondition(Int(n) < _nodes.count, "radix: link to node \(n) outside the pool")
+    let node = _nodes[Int(n)]
+    precondition(node.kind == (source ? .source : .destination), "radix: node \(n) of kind \(node.kind) in a \(source ? "source" : "destination") trie")
+    if source { sourceNodes += 1 } else { destinationNodes += 1 }
+    let length = Int(node.length)
+    precondition(length <= Bits.bitWidth && node.prefix & ~Key.mask(length) == 0, "radix: node \(n) prefix not masked")
+    if let parent {
+      // The compressed edge: the child's prefix extends its parent's through the right side.
+      precondition(length > Int(parent.node.length)
+                   && Key.contains(parent.node.prefix, parent.node.length, node.prefix)
+                   && Key.bit(node.prefix, Int(parent.node.length)) == parent.side,
+                   "radix: node \(n) does not extend its parent")
+    }
+    precondition(node.isNeeded, "radix: removable node \(n) left in a trie")
+    var minimum = UInt32.max
+    if node.payload != Node.none {
+      if source {
+        let destination = destination!
+        let count = _lists.count(start: node.payload, listClass: node.listClass)
+        precondition(count > 0, "radix: empty slot list kept at node \(n)")
+        listWords += 1 << Int(node.listClass)
+        var previous: UInt64? = nil
+        for i in 0..<(1 << Int(node.listClass)) {
+          let slot = _lists.words[Int(node.payload) + i]
+          if i >= count {
+            precondition(slot == Node.none, "radix: slot after the padding of node \(n)'s list")
+            continue
+          }
+          let rule = rules[Int(slot)]
+          precondition(rule.context == context, "radix: slot \(slot) under the wrong context")
+          precondition(Key.bits(rule.destinationBits) & Key.mask(Int(rule.destinationLength)) == destination.prefix
+                       && rule.destinationLength == destination.length,
+                       "radix: slot \(slot) under the wrong destination node")
+          precondition(Key.bits(rule.sourceBits) & Key.mask(Int(rule.sourceLength)) == node.prefix
+                       && rule.sourceLength == node.length, "radix: slot \(slot) under the wrong source node")
+          if let previous { precondition(previous < rule.rank, "radix: list of node \(n) not strictly by rank") }
+          previous = rule.rank
+          minimum = Swift.min(minimum, rule.priority)
+          occurrences[Int(slot)] += 1
+        }
+      } else {
+        minimum = _check(node.payload, source: true, parent: nil, context: context, destination: node, rules: rules,
+                         occurrences: &occurrences, destinationNodes: &destinationNodes, sourceNodes: &sourceNodes,
+                         listWords: &listWords)
+      }
+    }
+    for side in [false, true] where node.child(side) != Node.none {
+      minimum = Swift.min(minimum, _check(node.child(side), source: source, parent: (node, side), context: context,
+                                          destination: destination, rules: rules, occurrences: &occurrences,
+                                          destinationNodes: &destinationNodes, sourceNodes: &sourceNodes,
+                                          listWords: &listWords))
+    }
+    precondition(node.minPriority == minimum, "radix: node \(n) caches minimum priority \(node.minPriority), subtree has \(minimum)")
+    return minimum
+  }
+}

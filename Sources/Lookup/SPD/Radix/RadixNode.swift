@@ -1,0 +1,63 @@
+/// What a pool entry of a `RadixForest` is.
+@usableFromInline
+enum RadixNodeKind: UInt8, Sendable {
+  /// On the free list (`child0` links to the next free node).
+  case free
+  /// A node of a destination trie; `payload` is the root of its source trie.
+  case destination
+  /// A node of a source trie; `payload` is the start of its slot list.
+  case source
+}
+
+/// One node of a path-compressed binary trie, destination or source level, as plain data in
+/// a pool (24 bytes for IPv4 keys, 48 for IPv6).
+///
+/// `prefix` holds the node's `length` leading bits, the rest zero. Children extend it: the
+/// child on side `b` has a longer prefix whose bit number `length` (0 = most significant) is
+/// `b`. A node exists because it carries something (`payload`) or because two subtrees
+/// diverge below it (a branch node, two children); nothing else stays in a trie.
+@usableFromInline
+struct RadixNode<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable {
+  @usableFromInline var prefix: Bits
+  @usableFromInline var child0: UInt32
+  @usableFromInline var child1: UInt32
+  /// Destination node: its source trie's root. Source node: the start of its slot list in
+  /// `RadixSlotLists`. `RadixNode.none` when it carries nothing.
+  @usableFromInline var payload: UInt32
+  /// The lowest priority value of any slot in this node's subtree (for a destination node,
+  /// including its source trie): a lower bound of their ranks, so a search whose best
+  /// priority is already lower can skip the subtree.
+  @usableFromInline var minPriority: UInt32
+  @usableFromInline var length: UInt8
+  /// Source node with a list: log2 of the list's capacity.
+  @usableFromInline var listClass: UInt8
+  @usableFromInline var kind: RadixNodeKind
+
+  /// The "no node / no list" link.
+  @usableFromInline static var none: UInt32 { .max }
+
+  @inlinable
+  init(kind: RadixNodeKind, prefix: Bits, length: Int) {
+    self.prefix = prefix
+    child0 = Self.none
+    child1 = Self.none
+    payload = Self.none
+    minPriority = .max
+    self.length = UInt8(length)
+    listClass = 0
+    self.kind = kind
+  }
+
+  /// The child on side `bit`.
+  @inlinable @inline(__always)
+  func child(_ bit: Bool) -> UInt32 { bit ? child1 : child0 }
+
+  @inlinable @inline(__always)
+  mutating func setChild(_ bit: Bool, _ node: UInt32) {
+    if bit { child1 = node } else { child0 = node }
+  }
+
+  /// Whether the node must stay: it carries a payload or joins two subtrees.
+  @inlinable
+  var isNeeded: Bool { payload != Self.none || (child0 != Self.none && child1 != Self.none) }
+}

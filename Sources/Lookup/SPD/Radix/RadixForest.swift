@@ -27,8 +27,10 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
 
   var liveNodeCount: Int { destinationNodeCount + sourceNodeCount }
 
+  /// Pool capacities times strides (the fixed root table by its count: its capacity is
+  /// whatever malloc rounded to).
   var memoryFootprint: Int {
-    _roots.capacity * 4 + _nodes.capacity * MemoryLayout<RadixNode<Bits>>.stride + _lists.memoryFootprint
+    _roots.count * 4 + _nodes.capacity * MemoryLayout<RadixNode<Bits>>.stride + _lists.memoryFootprint
   }
 
   // MARK: Search

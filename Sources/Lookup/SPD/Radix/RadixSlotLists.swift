@@ -139,5 +139,5 @@ struct RadixSlotLists: Sendable {
   /// Whether more than half of a sizeable storage is free.
   var wantsCompaction: Bool { words.count >= 1024 && wordsInUse * 2 < words.count }
 
-  var memoryFootprint: Int { words.capacity * MemoryLayout<UInt32>.stride + freeHeads.capacity * 4 }
+  var memoryFootprint: Int { words.capacity * MemoryLayout<UInt32>.stride + freeHeads.count * 4 }
 }

@@ -133,14 +133,41 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     @usableFromInline var generation: UInt64
     /// Last use (logical clock for idle timeout, a use counter for LRU); CLOCK's bit is bit 0.
     @usableFromInline var used: UInt32
+
+    @inlinable
+    init(key: Key, answer: Result, generation: UInt64, used: UInt32) {
+      self.key = key
+      self.answer = answer
+      self.generation = generation
+      self.used = used
+    }
   }
 
   public let configuration: FlowCacheConfiguration
   /// The structure beneath. Change it only through the cache.
-  public private(set) var base: Base
+  public var base: Base { _base.pointee }
+  /// Held outside the class's stored properties, and read through `_lookupInBase`'s
+  /// borrowing parameter: a class stored property would be copied (its arrays retained and
+  /// released) around every call into it.
+  @usableFromInline let _base: UnsafeMutablePointer<Base>
+
+  @inlinable @inline(__always)
+  static func _lookupInBase(_ base: borrowing Base, _ key: Key) -> Result { base.lookup(key) }
   /// What the cache did so far.
-  public var counters: FlowCacheCounters { _counters }
-  @usableFromInline var _counters = FlowCacheCounters()
+  public var counters: FlowCacheCounters { _state.pointee.counters }
+
+  /// The mutable scalars of the cache, outside the class's stored properties so the hot path
+  /// pays no dynamic exclusivity check (a class's stored `var`s get one on every access).
+  @usableFromInline
+  struct _State {
+    @usableFromInline var counters = FlowCacheCounters()
+    @usableFromInline var generation: UInt64 = 1
+    @usableFromInline var useCounter: UInt32 = 0
+    @usableFromInline var now: UInt32 = 0
+
+    @inlinable init() {}
+  }
+  @usableFromInline let _state: UnsafeMutablePointer<_State>
 
   /// One tag per slot: the key's hash with bit 0 set, 0 = empty.
   @usableFromInline let _tags: UnsafeMutablePointer<UInt64>
@@ -150,13 +177,12 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   @usableFromInline let _setMask: Int
   @usableFromInline let _ways: Int
   @usableFromInline let _seed: UInt64
-  @usableFromInline var _generation: UInt64 = 1
-  @usableFromInline var _useCounter: UInt32 = 0
   /// The caller's logical time (idle timeout).
-  public private(set) var now: UInt32 = 0
+  public var now: UInt32 { _state.pointee.now }
 
   public init(base: Base, configuration: FlowCacheConfiguration, seed: UInt64 = SeededHash.randomSeed()) {
-    self.base = base
+    _base = .allocate(capacity: 1)
+    _base.initialize(to: base)
     self.configuration = configuration
     _ways = configuration.associativity
     _setMask = configuration.capacity / configuration.associativity - 1
@@ -166,6 +192,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     _slots = .allocate(capacity: configuration.capacity)
     _hands = .allocate(capacity: _setMask + 1)
     _hands.initialize(repeating: 0, count: _setMask + 1)
+    _state = .allocate(capacity: 1)
+    _state.initialize(to: _State())
   }
 
   deinit {
@@ -173,6 +201,10 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     _tags.deallocate()
     _slots.deallocate()
     _hands.deallocate()
+    _state.deinitialize(count: 1)
+    _state.deallocate()
+    _base.deinitialize(count: 1)
+    _base.deallocate()
   }
 
   // MARK: Lookup
@@ -184,27 +216,27 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     let first = (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways
     for way in 0..<_ways {
       let i = first &+ way
-      guard _tags[i] == tag, _slots[i].key == key else { continue }
-      if configuration.replacement == .idleTimeout && now &- _slots[i].used > configuration.idleTimeout {
+      guard _tags[i] == tag, Key.cacheEqual(_slots[i].key, key) else { continue }
+      if configuration.replacement == .idleTimeout && _state.pointee.now &- _slots[i].used > configuration.idleTimeout {
         _evict(i, expired: true)
         break  // a miss: recomputed and re-inserted below
       }
-      if _slots[i].generation != _generation {
+      if _slots[i].generation != _state.pointee.generation {
         // Generation mode: an answer from before the last change is recomputed (a stale hit).
-        _counters.staleHits += 1
-        _counters.misses += 1
-        let answer = base.lookup(key)
+        _state.pointee.counters.staleHits += 1
+        _state.pointee.counters.misses += 1
+        let answer = Self._lookupInBase(_base.pointee, key)
         _slots[i].answer = answer
-        _slots[i].generation = _generation
+        _slots[i].generation = _state.pointee.generation
         _touch(i)
         return answer
       }
-      _counters.hits += 1
+      _state.pointee.counters.hits += 1
       _touch(i)
       return _slots[i].answer
     }
-    _counters.misses += 1
-    let answer = base.lookup(key)
+    _state.pointee.counters.misses += 1
+    let answer = Self._lookupInBase(_base.pointee, key)
     _remember(key, answer, tag: tag, first: first)
     return answer
   }
@@ -214,14 +246,14 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     switch configuration.replacement {
     case .directMapped: break
     case .lru:
-      _useCounter &+= 1
-      _slots[i].used = _useCounter
+      _state.pointee.useCounter &+= 1
+      _slots[i].used = _state.pointee.useCounter
     case .clock: _slots[i].used = 1
-    case .idleTimeout: _slots[i].used = now
+    case .idleTimeout: _slots[i].used = _state.pointee.now
     }
   }
 
-  @usableFromInline
+  @inlinable
   func _remember(_ key: Key, _ answer: Result, tag: UInt64, first: Int) {
     var victim = -1
     for way in 0..<_ways where _tags[first + way] == 0 {
@@ -234,7 +266,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
         victim = first
       case .lru:
         victim = first
-        for way in 1..<_ways where _slots[first + way].used &- _useCounter < _slots[victim].used &- _useCounter {
+        for way in 1..<_ways where _slots[first + way].used &- _state.pointee.useCounter < _slots[victim].used &- _state.pointee.useCounter {
           victim = first + way
         }
       case .clock:
@@ -249,43 +281,43 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
           _slots[i].used = 0
         }
       case .idleTimeout:
-        for way in 0..<_ways where now &- _slots[first + way].used > configuration.idleTimeout {
+        for way in 0..<_ways where _state.pointee.now &- _slots[first + way].used > configuration.idleTimeout {
           victim = first + way
           break
         }
         if victim < 0 {
-          _counters.rejected += 1
+          _state.pointee.counters.rejected += 1
           return
         }
       }
       _evict(victim, expired: configuration.replacement == .idleTimeout)
     }
-    (_slots + victim).initialize(to: _Slot(key: key, answer: answer, generation: _generation, used: 0))
+    (_slots + victim).initialize(to: _Slot(key: key, answer: answer, generation: _state.pointee.generation, used: 0))
     _tags[victim] = tag
     _touch(victim)
-    _counters.inserts += 1
+    _state.pointee.counters.inserts += 1
   }
 
   /// Frees slot `i`, counting an eviction (capacity) or an expiration (idle timeout).
-  @usableFromInline
+  @inlinable
   func _evict(_ i: Int, expired: Bool) {
     (_slots + i).deinitialize(count: 1)
     _tags[i] = 0
-    if expired { _counters.expirations += 1 } else { _counters.evictions += 1 }
+    if expired { _state.pointee.counters.expirations += 1 } else { _state.pointee.counters.evictions += 1 }
   }
 
   // MARK: Changes (through the cache only)
 
   @discardableResult
   public func insert(_ entry: Entry) throws(LookupError) -> EntryID {
-    let id = try base.insert(entry)
+    let id = try _base.pointee.insert(entry)
     _invalidate(after: entry)
     return id
   }
 
   @discardableResult
   public func remove(_ id: EntryID) throws(LookupError) -> Entry {
-    let entry = try base.remove(id)
+    let entry = try _base.pointee.remove(id)
     _invalidate(after: entry)
     return entry
   }
@@ -294,7 +326,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   /// every cached answer, since the cache cannot know what `body` changed.
   public func modifyBase<R>(_ body: (inout Base) throws -> R) rethrows -> R {
     defer { invalidateAll() }
-    return try body(&base)
+    return try body(&_base.pointee)
   }
 
   /// Forgets every cached answer.
@@ -302,28 +334,29 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     for i in 0..<configuration.capacity where _tags[i] != 0 {
       (_slots + i).deinitialize(count: 1)
       _tags[i] = 0
-      _counters.invalidations += 1
+      _state.pointee.counters.invalidations += 1
     }
-    _generation &+= 1
+    _state.pointee.generation &+= 1
   }
 
   /// Advances the logical clock used by `.idleTimeout`.
   public func advanceClock(to time: UInt32) {
-    now = time
+    _state.pointee.now = time
   }
 
   /// Invalidates what a change to `entry` may have altered (see the file comment).
+  @inlinable
   func _invalidate(after entry: Entry) {
     switch configuration.invalidation {
     case .generation:
-      _generation &+= 1
-      _counters.invalidations += 1
+      _state.pointee.generation &+= 1
+      _state.pointee.counters.invalidations += 1
     case .targeted:
       for i in 0..<configuration.capacity where _tags[i] != 0 {
         if Base.change(of: entry, mayAffect: _slots[i].key, cachedAnswer: _slots[i].answer) {
           (_slots + i).deinitialize(count: 1)
           _tags[i] = 0
-          _counters.invalidations += 1
+          _state.pointee.counters.invalidations += 1
         }
       }
     }
@@ -347,16 +380,16 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   public var statistics: LookupStatistics {
     LookupStatistics([
       .init("cache capacity", configuration.capacity), .init("cache ways", _ways),
-      .init("cached entries", cachedEntries), .init("hits", _counters.hits), .init("misses", _counters.misses),
-      .init("inserts", _counters.inserts), .init("evictions", _counters.evictions),
-      .init("invalidations", _counters.invalidations), .init("stale hits", _counters.staleHits),
-      .init("expirations", _counters.expirations), .init("rejected", _counters.rejected),
+      .init("cached entries", cachedEntries), .init("hits", _state.pointee.counters.hits), .init("misses", _state.pointee.counters.misses),
+      .init("inserts", _state.pointee.counters.inserts), .init("evictions", _state.pointee.counters.evictions),
+      .init("invalidations", _state.pointee.counters.invalidations), .init("stale hits", _state.pointee.counters.staleHits),
+      .init("expirations", _state.pointee.counters.expirations), .init("rejected", _state.pointee.counters.rejected),
       .init("cache bytes", cacheBytes),
     ] + base.statistics.counters)
   }
 
   /// Zeroes the counters (between measurement phases).
-  public func resetCounters() { _counters = FlowCacheCounters() }
+  public func resetCounters() { _state.pointee.counters = FlowCacheCounters() }
 }
 
 // MARK: - As an SPD
@@ -380,7 +413,7 @@ extension FlowCache: PolicyDatabase where Base: PolicyDatabase {
     // The replaced policy has the same identity (selector, so the same flows) and index as
     // the new one: invalidating for the new one covers both.
     var stored = policy
-    stored.index = try base.update(policy)
+    stored.index = try _base.pointee.update(policy)
     _invalidate(after: stored)
     return stored.index
   }

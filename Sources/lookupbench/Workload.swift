@@ -20,8 +20,8 @@ struct ClassBenchWorkload {
   }
 
   /// A database of the named structure holding every rule.
-  func build(_ name: String) throws -> any PolicyDatabase {
-    var database = try StructureCatalog.makePolicyDatabase(named: name)
+  func build(_ name: String, options: StructureOptions = StructureOptions()) throws -> any PolicyDatabase {
+    var database = try StructureCatalog.makePolicyDatabase(named: name, options: options)
     try database.insertAll(policies)
     return database
   }

@@ -18,6 +18,9 @@ struct Bench: ParsableCommand {
   @Option(help: "A ClassBench rule file.")
   var rules: String
 
+  @OptionGroup(title: "Structure options")
+  var structureOptions: StructureOptionsArguments
+
   @Option(help: "A ClassBench trace file.")
   var trace: String
 
@@ -40,7 +43,8 @@ struct Bench: ParsableCommand {
     try reportingErrors {
       let workload = try ClassBenchWorkload(rules: rules, trace: trace)
       let names = structures.map { $0.split(separator: ",").map(String.init) } ?? StructureCatalog.policyDatabaseNames
-      for name in names { _ = try StructureCatalog.makePolicyDatabase(named: name) }
+      let options = try structureOptions.options()
+      for name in names { _ = try StructureCatalog.makePolicyDatabase(named: name, options: options) }
       if !json {
         print("lookupbench bench — \(machineDescription())")
         print("rules \(rules) (\(workload.policies.count)), trace \(trace) (\(workload.keys.count) lookups, in file order); "
@@ -49,7 +53,7 @@ struct Bench: ParsableCommand {
       var rows: [[String]] = []
       for name in names {
         let visitor = BenchVisitor(name: name, workload: workload, passes: passes, maxPassSeconds: maxPassSeconds)
-        guard let figures = try StructureCatalog.visitPolicyDatabase(named: name, visitor) else {
+        guard let figures = try StructureCatalog.visitPolicyDatabase(named: name, options: options, visitor) else {
           if !json { print("\(name): skipped (a pass would exceed \(maxPassSeconds) s)") }
           continue
         }

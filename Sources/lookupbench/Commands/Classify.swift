@@ -14,13 +14,16 @@ struct Classify: ParsableCommand {
   @Option(help: "A ClassBench rule file.")
   var rules: String
 
+  @OptionGroup(title: "Structure options")
+  var structureOptions: StructureOptionsArguments
+
   @Option(help: "A ClassBench trace file.")
   var trace: String
 
   func run() throws {
     try reportingErrors {
       let workload = try ClassBenchWorkload(rules: rules, trace: trace)
-      let database = try workload.build(structure)
+      let database = try workload.build(structure, options: try structureOptions.options())
       var output = BufferedOutput()
       for answer in database.classify(workload.keys) { output.write("\(answer)\n") }
       output.flush()

@@ -13,6 +13,9 @@ struct Verify: ParsableCommand {
   @Option(help: "A ClassBench rule file.")
   var rules: String
 
+  @OptionGroup(title: "Structure options")
+  var structureOptions: StructureOptionsArguments
+
   @Option(help: "A ClassBench trace file.")
   var trace: String
 
@@ -26,7 +29,7 @@ struct Verify: ParsableCommand {
     let ok = try reportingErrors { () throws -> Bool in
       let workload = try ClassBenchWorkload(rules: rules, trace: trace)
       let names = structures.map { $0.split(separator: ",").map(String.init) } ?? StructureCatalog.policyDatabaseNames
-      let result = try verifyStructures(names, on: workload, show: show)
+      let result = try verifyStructures(names, on: workload, show: show, options: try structureOptions.options())
       result.report.forEach { print($0) }
       return result.agree
     }
@@ -36,13 +39,14 @@ struct Verify: ParsableCommand {
 
 /// Compares each named structure with `linear` on a workload's trace. Returns whether all
 /// agree and the lines to print.
-func verifyStructures(_ names: [String], on workload: ClassBenchWorkload, show: Int) throws -> (agree: Bool, report: [String]) {
-  for name in names { _ = try StructureCatalog.makePolicyDatabase(named: name) }  // unknown names fail first
+func verifyStructures(_ names: [String], on workload: ClassBenchWorkload, show: Int,
+                      options: StructureOptions = StructureOptions()) throws -> (agree: Bool, report: [String]) {
+  for name in names { _ = try StructureCatalog.makePolicyDatabase(named: name, options: options) }  // unknown names fail first
   let expected = try workload.build("linear").classify(workload.keys)
   var report: [String] = []
   var allAgree = true
   for name in names {
-    let database = try workload.build(name)
+    let database = try workload.build(name, options: options)
     for (mode, got) in [("single", database.classify(workload.keys)), ("batch", database.classifyBatched(workload.keys))] {
     let wrong = workload.keys.indices.filter { got[$0] != expected[$0] }
     if !wrong.isEmpty {

@@ -1,0 +1,130 @@
+import Testing
+import Lookup
+
+@Suite("FlowCache")
+struct FlowCacheTests {
+  static let configurations: [FlowCacheConfiguration] = CacheReplacement.allCases.flatMap { replacement in
+    CacheInvalidation.allCases.map { invalidation in
+      try! FlowCacheConfiguration(capacity: 256, associativity: 4, replacement: replacement,
+                                  invalidation: invalidation, idleTimeout: 50)
+    }
+  }
+
+  /// Every replacement × invalidation mode answers what `linear` answers on every shipped
+  /// trace, with random policy changes (remove, re-insert, update) between lookups.
+  @Test(arguments: configurations)
+  func agreesWithLinearUnderChurn(configuration: FlowCacheConfiguration) throws {
+    for set in ["acl1_1k", "fw1_1k", "ipc1_1k"] {
+      let policies = try ClassBenchFormat.readRules(path: "\(shippedData)/\(set).rules").policies()
+      let keys = try ClassBenchFormat.readTrace(path: "\(shippedData)/\(set).trace").map { $0.flowKey() }
+      var reference = try LinearPolicyTable(inserting: policies)
+      let cache = FlowCache(base: try TupleSpaceTable(inserting: policies), configuration: configuration)
+      var random = SeededGenerator(seed: 7)
+      var removed: [Policy] = []
+      for (i, key) in keys.enumerated() {
+        if i % 50 == 0 { cache.advanceClock(to: UInt32(i / 10)) }
+        if i % 97 == 0 {
+          switch Int.random(in: 0..<3, using: &random) {
+          case 0:
+            let victim = policies.randomElement(using: &random)!
+            if (try? reference.remove(victim.index)) != nil {
+              try cache.remove(victim.index)
+              removed.append(victim)
+            }
+          case 1:
+            if let back = removed.popLast() {
+              try reference.insert(back)
+              try cache.insert(back)
+            }
+          default:
+            var changed = policies.randomElement(using: &random)!
+            changed.priority = UInt32.random(in: 0..<UInt32(policies.count), using: &random)
+            changed.action = .block
+            if reference.policy(index: changed.index) != nil {
+              try reference.update(changed)
+              try cache.update(changed)
+            }
+          }
+        }
+        let expected = reference.lookup(key)
+        let got = cache.lookup(key)
+        #expect(got == expected, "\(set) header \(i + 1): \(got), expected \(expected) (\(configuration))")
+        if got != expected { return }
+      }
+      #expect(cache.counters.hits > 0, "\(set): the cache never hit")
+    }
+  }
+
+  @Test func generationRecomputesAfterEveryChangeWhileTargetedKeepsUnrelatedEntries() throws {
+    let policies = [
+      Policy(selector: selector("10.0.0.0/8", "0.0.0.0/0"), priority: 10, direction: .out),
+      Policy(selector: selector("192.168.0.0/16", "0.0.0.0/0"), priority: 10, direction: .out),
+    ]
+    let flows = (0..<100).map { flow("10.0.0.\($0)", "1.1.1.1") }
+    var results: [CacheInvalidation: FlowCacheCounters] = [:]
+    for invalidation in CacheInvalidation.allCases {
+      let configuration = try FlowCacheConfiguration(capacity: 1024, associativity: 4, invalidation: invalidation)
+      let cache = FlowCache(base: try RadixPolicyTree(inserting: policies), configuration: configuration)
+      for key in flows { _ = cache.lookup(key) }  // warm: 100 misses
+      cache.resetCounters()
+      // A change unrelated to the cached flows (a policy for 172.16/12).
+      try cache.insert(Policy(selector: selector("172.16.0.0/12", "0.0.0.0/0"), priority: 1, direction: .out))
+      for key in flows { #expect(cache.lookup(key).index == 1) }
+      results[invalidation] = cache.counters
+    }
+    #expect(results[.generation]!.staleHits == 100 && results[.generation]!.hits == 0,
+            "generation: every entry is recomputed after any change")
+    #expect(results[.targeted]!.hits == 100 && results[.targeted]!.invalidations == 0,
+            "targeted: unrelated entries survive")
+    // A related change: targeted invalidates exactly the entries it could affect.
+    let configuration = try FlowCacheConfiguration(capacity: 1024, associativity: 4, invalidation: .targeted)
+    let cache = FlowCache(base: try RadixPolicyTree(inserting: policies), configuration: configuration)
+    for key in flows { _ = cache.lookup(key) }
+    for i in 0..<50 { _ = cache.lookup(flow("192.168.0.\(i)", "1.1.1.1")) }
+    cache.resetCounters()
+    let better = try cache.insert(Policy(selector: selector("10.0.0.0/25", "0.0.0.0/0"), priority: 1, direction: .out))
+    #expect(cache.counters.invalidations == 100, "only the 10/8 flows the new policy matches")
+    for key in flows { #expect(cache.lookup(key).index == better) }
+  }
+
+  @Test(arguments: CacheReplacement.allCases)
+  func floodsStayWithinTheConfiguredSize(replacement: CacheReplacement) throws {
+    let configuration = try FlowCacheConfiguration(capacity: 512, associativity: 4, replacement: replacement,
+                                                   idleTimeout: 10)
+    let cache = FlowCache(base: LinearPolicyTable(), configuration: configuration)
+    let bytes = cache.cacheBytes
+    var rng = SeededGenerator(seed: 11)
+    for i in 0..<(10 * 512) {
+      if i % 512 == 0 { cache.advanceClock(to: UInt32(i / 512 * 20)) }
+      _ = cache.lookup(FlowKey(source: IPAddress(ipv4: UInt32.random(in: 0...UInt32.max, using: &rng)),
+                               destination: IPAddress(ipv4: UInt32(i)), sourcePort: UInt16(i & 0xFFFF), proto: 6))
+    }
+    let counters = cache.counters
+    #expect(cache.cachedEntries <= 512 && cache.cacheBytes == bytes)
+    #expect(counters.misses == 10 * 512)
+    // Every refused or displaced entry is accounted for.
+    #expect(counters.inserts - counters.evictions - counters.expirations == cache.cachedEntries)
+    #expect(counters.inserts + counters.rejected == counters.misses)
+  }
+
+  @Test func idleEntriesExpire() throws {
+    let configuration = try FlowCacheConfiguration(capacity: 64, associativity: 4, replacement: .idleTimeout,
+                                                   idleTimeout: 5)
+    let cache = FlowCache(base: LinearPolicyTable(), configuration: configuration)
+    let key = flow("1.1.1.1", "2.2.2.2")
+    _ = cache.lookup(key)
+    cache.advanceClock(to: 5)
+    _ = cache.lookup(key)
+    #expect(cache.counters.hits == 1, "idle for exactly the timeout: still live")
+    cache.advanceClock(to: 11)
+    _ = cache.lookup(key)
+    #expect(cache.counters.expirations == 1 && cache.counters.misses == 2)
+  }
+
+  @Test func badConfigurationsAreTypedErrors() {
+    #expect(throws: LookupError.self) { try FlowCacheConfiguration(capacity: 1000) }
+    #expect(throws: LookupError.self) { try FlowCacheConfiguration(capacity: 1024, associativity: 3) }
+    #expect(throws: LookupError.self) { try FlowCacheConfiguration(capacity: 1024, associativity: 16) }
+    #expect(throws: Never.self) { try FlowCacheConfiguration(capacity: 1024, associativity: 16, replacement: .directMapped) }
+  }
+}

@@ -182,36 +182,92 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     }
   }
 
-  /// Batch search: key by key with the pipelined single search, while the first tuples'
-  /// buckets of the key `keyLookahead` places ahead are hashed and prefetched — so each key's
-  /// first probes find their lines already on the way. (A tuple-major variant, one tuple
-  /// across the whole burst, was measured slower here: without the per-key early exit it
-  /// probes every tuple for most keys.)
+  /// Batch search, software-pipelined across the burst ("group prefetching"): every key
+  /// walks its own tuple order with its own early exit, but the burst advances in rounds,
+  /// and each memory access a key will make is prefetched one round — the work of all the
+  /// other keys — before it is made. A key alternates between a probe round (read the
+  /// prefetched bucket, prefetch the head rule) and a scan round (walk the list from the
+  /// prefetched head, then hash the next tuple and prefetch its bucket). Bursts whose keys
+  /// have different contexts work the same way: each key follows its own context's order.
   @inlinable
   public func search(_ keys: UnsafeBufferPointer<FlowKey>, contexts: UnsafeBufferPointer<UInt8>, rules: PolicyRules,
                      best: UnsafeMutableBufferPointer<PolicyMatchCandidate>) {
-    let keyLookahead = 4
+    let count = keys.count
+    if count == 0 { return }
     _tuples.withUnsafeBufferPointer { tuples in
       _pool.withUnsafeBufferPointer { pool in
-        _order.withUnsafeBufferPointer { order in
-          for i in keys.indices {
-            let ahead = i + keyLookahead
-            if ahead < keys.count {
-              let context = Int(contexts[ahead])
-              let start = Int(_orderStart[context]), end = min(Int(_orderStart[context + 1]), start + 2)
-              for position in start..<end {
-                let tuple = tuples.baseAddress! + Int(order[position])
-                let hash = _hash(source: keys[ahead].source & tuple.pointee.sourceMask,
-                                 destination: keys[ahead].destination & tuple.pointee.destinationMask,
-                                 ipv6: context & 1 != 0)
-                lookup_prefetch(pool.baseAddress! + (tuple.pointee.tableOffset + Int(truncatingIfNeeded: hash) & tuple.pointee.tableMask))
+        _next.withUnsafeBufferPointer { next in
+          _order.withUnsafeBufferPointer { order in
+            _orderStart.withUnsafeBufferPointer { orderStart in
+              // Per key: the position in its tuple order (or -1 when done), the bucket hash,
+              // and the head found by the last probe (endOfList before a probe).
+              withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { positions in
+                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: count) { hashes in
+                  withUnsafeTemporaryAllocation(of: UInt32.self, capacity: count) { heads in
+                    var active = 0
+                    // Start: hash and prefetch every key's first tuple.
+                    for i in 0..<count {
+                      let context = Int(contexts[i])
+                      let start = Int(orderStart[context])
+                      heads[i] = Self.endOfList
+                      if start < Int(orderStart[context + 1]) {
+                        positions[i] = start
+                        hashes[i] = _hashAndPrefetch(keys[i], tuples[Int(order[start])], pool)
+                        active += 1
+                      } else {
+                        positions[i] = -1
+                      }
+                    }
+                    while active > 0 {
+                      for i in 0..<count where positions[i] >= 0 {
+                        let tuple = tuples[Int(order[positions[i]])]
+                        if heads[i] == Self.endOfList {
+                          // Probe round.
+                          if tuple.bestRank >= best[i].rank {
+                            positions[i] = -1  // no later tuple can help this key
+                            active -= 1
+                            continue
+                          }
+                          if let head = Self._probe(pool, tuple, hash: hashes[i], source: keys[i].source & tuple.sourceMask,
+                                                    destination: keys[i].destination & tuple.destinationMask, rules: rules) {
+                            heads[i] = head
+                            lookup_prefetch(rules.hot.baseAddress! + Int(head))
+                            continue
+                          }
+                        } else {
+                          // Scan round.
+                          Self._scan(from: heads[i], key: keys[i], context: contexts[i], rules: rules, next: next,
+                                     best: &best[i])
+                          heads[i] = Self.endOfList
+                        }
+                        // Advance to the next tuple and prefetch its bucket.
+                        let position = positions[i] + 1
+                        if position < Int(orderStart[Int(contexts[i]) + 1]) {
+                          positions[i] = position
+                          hashes[i] = _hashAndPrefetch(keys[i], tuples[Int(order[position])], pool)
+                        } else {
+                          positions[i] = -1
+                          active -= 1
+                        }
+                      }
+                    }
+                  }
+                }
               }
             }
-            search(keys[i], context: contexts[i], rules: rules, best: &best[i])
           }
         }
       }
     }
+  }
+
+  /// The bucket hash of a key in a tuple, with the bucket prefetched.
+  @inlinable @inline(__always)
+  func _hashAndPrefetch(_ key: FlowKey, _ tuple: _Tuple, _ pool: UnsafeBufferPointer<UInt64>) -> UInt64 {
+    let hash = _hash(source: key.source & tuple.sourceMask, destination: key.destination & tuple.destinationMask,
+                     ipv6: tuple.context & 1 != 0)
+    lookup_prefetch(pool.baseAddress! + (tuple.tableOffset &+ Int(truncatingIfNeeded: hash) & tuple.tableMask))
+    return hash
   }
 
   /// The head slot of the list whose masked key is (source, destination), if any.

@@ -2,8 +2,8 @@
 /// their indexes and ages, the duplicate check and the default actions.
 ///
 /// Storage. Each live policy occupies a *slot*: `rules[slot]` is its hot `PolicyRule`
-/// (64 bytes), `extras[slot]` its cold `PolicyRuleExtras` (32 bytes) and `templates[slot]`
-/// its templates. Free slots are reused (a free list). SPD
+/// (64 bytes), `extras[slot]` its cold `PolicyRuleExtras` (32 bytes); templates, when a
+/// policy has any, live in a side table by slot. Free slots are reused (a free list). SPD
 /// indexes hold slot numbers, never copies of policies, so a policy's data exists once.
 ///
 /// Changes. A structure asks the registry *first*; only when the registry accepts a change
@@ -20,15 +20,16 @@
 /// its low three bits.
 ///
 /// Complexity: add, update, remove O(1) expected (renumbering, once per 2³² changes, is
-/// O(n log n)). Memory: 64 + 32 + 8 (templates) + ~8 (identity set) + ~8 (index set) ≈ 120
-/// bytes per policy.
+/// O(n log n)). Memory: 64 + 32 bytes per slot (arrays grown by a quarter), ~8 (identity
+/// set) + ~8 (index set): ≈ 125–135 bytes per policy.
 public struct PolicyRegistry: Sendable {
   /// The hot record of each slot.
   public private(set) var rules: [PolicyRule] = []
   /// The cold record of each slot; `extras[slot].index == 0` marks a free slot.
   public private(set) var extras: [PolicyRuleExtras] = []
-  /// The templates of each slot.
-  public private(set) var templates: [[PolicyTemplate]] = []
+  /// The templates of the slots that have any (most policies in a lookup benchmark have none,
+  /// and an empty array per slot would cost 8 bytes each).
+  @usableFromInline internal var _templates: [UInt32: [PolicyTemplate]] = [:]
   @usableFromInline internal var _freeSlots: [UInt32] = []
   @usableFromInline internal var _byIdentity: SlotHashSet
   @usableFromInline internal var _byIndex: SlotHashSet
@@ -86,7 +87,7 @@ public struct PolicyRegistry: Sendable {
       sourcePort: rule.sourcePort, destinationPort: rule.destinationPort,
       proto: ProtocolSelector(_raw: rule.proto), ifindex: extra.ifindex, dscp: DSCPSelector(_raw: rule.dscp))
     return Policy(selector: selector, priority: rule.priority, index: extra.index, direction: rule.direction,
-                  type: rule.type, action: extra.action, templates: templates[Int(slot)],
+                  type: rule.type, action: extra.action, templates: _templates[slot] ?? [],
                   mark: MarkSelector(value: extra.markValue, mask: extra.markMask), interfaceID: extra.interfaceID)
   }
 
@@ -107,8 +108,8 @@ public struct PolicyRegistry: Sendable {
   public var memoryFootprint: Int {
     rules.capacity * MemoryLayout<PolicyRule>.stride
       + extras.capacity * MemoryLayout<PolicyRuleExtras>.stride
-      + templates.capacity * MemoryLayout<[PolicyTemplate]>.stride
-      + templates.reduce(0) { $0 + $1.capacity * MemoryLayout<PolicyTemplate>.stride }
+      + _templates.capacity * (MemoryLayout<UInt32>.stride + MemoryLayout<[PolicyTemplate]>.stride)
+      + _templates.values.reduce(0) { $0 + $1.capacity * MemoryLayout<PolicyTemplate>.stride }
       + _freeSlots.capacity * 4 + _byIdentity.memoryFootprint + _byIndex.memoryFootprint
   }
 
@@ -139,7 +140,7 @@ public struct PolicyRegistry: Sendable {
     // Identity and index are unchanged, so neither hash set moves.
     rules[Int(slot)] = PolicyRule(replacement, sequence: _takeSequence())
     extras[Int(slot)] = PolicyRuleExtras(replacement, position: _takePosition())
-    templates[Int(slot)] = policy.templates
+    _templates[slot] = policy.templates.isEmpty ? nil : policy.templates
     return .replaced(slot: slot, old: old)
   }
 
@@ -147,7 +148,7 @@ public struct PolicyRegistry: Sendable {
   public mutating func remove(index: UInt32) throws(LookupError)
   -> (slot: UInt32, rule: PolicyRule, extras: PolicyRuleExtras, templates: [PolicyTemplate]) {
     guard let slot = slot(forIndex: index) else { throw .policyNotFound(index: index) }
-    let rule = rules[Int(slot)], extra = extras[Int(slot)], template = templates[Int(slot)]
+    let rule = rules[Int(slot)], extra = extras[Int(slot)], template = _templates[slot] ?? []
     do {
       // The closures read the records while the sets mutate: give them their own references,
       // dropped before the arrays change (so no copy is made).
@@ -161,7 +162,7 @@ public struct PolicyRegistry: Sendable {
       }
     }
     extras[Int(slot)].index = 0
-    templates[Int(slot)] = []
+    _templates[slot] = nil
     _freeSlots.append(slot)
     count -= 1
     return (slot, rule, extra, template)
@@ -219,13 +220,19 @@ public struct PolicyRegistry: Sendable {
       slot = free
       rules[Int(slot)] = rule
       extras[Int(slot)] = extra
-      templates[Int(slot)] = stored.templates
     } else {
       slot = UInt32(rules.count)
+      if rules.count == rules.capacity {
+        // Grow by a quarter, not the standard library's doubling: these two arrays are most
+        // of an SPD's memory, and a full doubling leaves up to half of them unused.
+        let capacity = rules.count + max(64, rules.count / 4)
+        rules.reserveCapacity(capacity)
+        extras.reserveCapacity(capacity)
+      }
       rules.append(rule)
       extras.append(extra)
-      templates.append(stored.templates)
     }
+    if !stored.templates.isEmpty { _templates[slot] = stored.templates }
     let identitySeed = _byIdentity.seed, indexSeed = _byIndex.seed
     let rulesView = rules, extrasView = extras  // see `remove`: no copy, the arrays do not change below
     _byIdentity.insert(slot, hash: Self.identityHash(rule, extra, seed: identitySeed)) {

@@ -26,7 +26,7 @@
 //   to recompute a tuple's best rank when its best rule leaves.
 //
 // Memory
-//   4 bytes per policy (the list link), 8-byte hash entries kept at most 25 % full (≈ 32 bytes
+//   4 bytes per policy (the list link), 8-byte hash entries kept at most half full (≈ 16–32 bytes
 //   per distinct masked key), ~100 bytes per tuple; plus the shared registry (≈ 120 B/policy).
 //   All tuple tables live in one flat pool (so lookups touch no reference counts); a grown
 //   table leaves a hole; the pool is compacted (to its exact size) once holes exceed a quarter.
@@ -192,6 +192,23 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   @inlinable
   public func search(_ keys: UnsafeBufferPointer<FlowKey>, contexts: UnsafeBufferPointer<UInt8>, rules: PolicyRules,
                      best: UnsafeMutableBufferPointer<PolicyMatchCandidate>) {
+    // Groups of `batchGroup` keys: enough independent misses in flight to hide the latency,
+    // few enough that a round's bookkeeping stays in registers and L1.
+    var offset = 0
+    while offset < keys.count {
+      let end = min(keys.count, offset + Self.batchGroup)
+      _searchGroup(UnsafeBufferPointer(rebasing: keys[offset..<end]), contexts: UnsafeBufferPointer(rebasing: contexts[offset..<end]),
+                   rules: rules, best: UnsafeMutableBufferPointer(rebasing: best[offset..<end]))
+      offset = end
+    }
+  }
+
+  /// Keys searched together by the batch search.
+  @usableFromInline static let batchGroup = 16
+
+  @inlinable
+  func _searchGroup(_ keys: UnsafeBufferPointer<FlowKey>, contexts: UnsafeBufferPointer<UInt8>, rules: PolicyRules,
+                    best: UnsafeMutableBufferPointer<PolicyMatchCandidate>) {
     let count = keys.count
     if count == 0 { return }
     _tuples.withUnsafeBufferPointer { tuples in
@@ -312,7 +329,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     let rule = rules[Int(slot)]
     if _next.count <= Int(slot) { _next.append(contentsOf: repeatElement(Self.endOfList, count: Int(slot) + 1 - _next.count)) }
     let t = _tupleID(for: rule)
-    if (_tuples[t].keys + 1) * 4 > _tuples[t].tableMask + 1 { _growTable(t, rules: rules) }
+    if (_tuples[t].keys + 1) * 2 > _tuples[t].tableMask + 1 { _growTable(t, rules: rules) }
     let tuple = _tuples[t]
     let hash = _hash(of: rule, in: tuple)
     let fingerprint = hash &>> 32
@@ -567,7 +584,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
       }
       precondition(rulesInTuple == tuple.rules && keys == tuple.keys, "tuple counters wrong")
       precondition(best == tuple.bestRank, "tuple best rank stale")
-      precondition(keys * 4 <= tuple.tableMask + 1 || keys <= 2, "tuple table over 25 % full")
+      precondition(keys * 2 <= tuple.tableMask + 1, "tuple table over half full")
     }
     precondition(seen == Set(liveSlots), "indexed slots differ from live slots")
     for context in 0..<PolicyRule.contextCount {

@@ -64,12 +64,7 @@ public protocol TargetedInvalidation: LookupStructure {
   static func change(of entry: Entry, mayAffect key: Key, cachedAnswer cached: Result) -> Bool
 }
 
-extension LinearPolicyTable: TargetedInvalidation {}
-extension TupleSpaceTable: TargetedInvalidation {}
-extension RadixPolicyTree: TargetedInvalidation {}
-extension HashedSelectorTable: TargetedInvalidation {}
-
-extension SlotIndexedPolicyDatabase {
+extension PolicyDatabase {
   /// A policy can change a flow's answer only if it matches the flow (it may now win) or it
   /// is the flow's current answer (its removal or replacement changes it).
   @inlinable
@@ -78,7 +73,7 @@ extension SlotIndexedPolicyDatabase {
   }
 }
 
-extension LinearSAD: TargetedInvalidation {
+extension SecurityAssociationDatabase {
   /// An SA can change an inbound answer only if it shares the key's namespace and SPI (every
   /// inbound form includes the SPI) or it is the current answer.
   public static func change(of sa: SecurityAssociation, mayAffect key: SALookupKey,

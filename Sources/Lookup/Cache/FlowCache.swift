@@ -394,6 +394,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
 // MARK: - As an SPD
 
+extension FlowCache: TargetedInvalidation where Base: PolicyDatabase {}
+
 extension FlowCache: PolicyDatabase where Base: PolicyDatabase {
   /// A cache with the default configuration (4 Ki entries — the old kernel cache's per-CPU
   /// high-water mark —, 4-way LRU, targeted

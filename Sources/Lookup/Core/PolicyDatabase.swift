@@ -4,7 +4,7 @@
 /// `insert` is the kernel's `add` (`XFRM_MSG_NEWPOLICY` with exclusive create): a policy
 /// whose identity exists is an error. `update` is `XFRM_MSG_UPDPOLICY`: it replaces such a
 /// policy, keeping its index and making it the youngest for equal-priority ties.
-public protocol PolicyDatabase: LookupStructure
+public protocol PolicyDatabase: TargetedInvalidation
 where Key == FlowKey, Result == PolicyLookupResult, Entry == Policy, EntryID == UInt32 {
   /// Creates an empty database.
   init()
@@ -45,7 +45,7 @@ extension PolicyDatabase {
 
 /// The SAD refinement of `LookupStructure`: inbound lookups by `SALookupKey` (kernel or
 /// RFC 4301 precedence), and the outbound search from a policy template (`xfrm_state_find`).
-public protocol SecurityAssociationDatabase: LookupStructure
+public protocol SecurityAssociationDatabase: TargetedInvalidation
 where Key == SALookupKey, Result == SALookupResult, Entry == SecurityAssociation, EntryID == UInt32 {
   /// Creates an empty database answering inbound lookups in `mode`.
   init(inboundMode: InboundLookupMode)

@@ -127,7 +127,7 @@ extension SlotIndexedPolicyDatabase {
     for slot in _registry.slotsByAge { _index.link(slot, rules: _registry.rules) }
   }
 
-  @inlinable
+  @inlinable @inline(__always)
   public func lookup(_ key: FlowKey) -> PolicyLookupResult {
     let context = PolicyRule.context(of: key)
     return _registry.withRules { rules in

@@ -1,0 +1,269 @@
+import ArgumentParser
+import Foundation
+import Lookup
+
+/// `lookupbench hitrate`: flow cache hit rates across sizes, replacement and invalidation
+/// modes, policy churn and RSS spreading over per-thread caches.
+struct HitRate: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "hitrate",
+    abstract: "Sweep flow cache designs on a trace and report hit rates, stale hits, evictions and ns/lookup.",
+    discussion: """
+      For every combination of --sizes × --replacements × --invalidations × --churn × --threads \
+      the trace is replayed through cache+STRUCTURE. --threads N > 1 spreads flows over N \
+      per-thread caches of the given size by a hash of the 5-tuple (RSS), as the old per-CPU \
+      cache did; --threads 1 is one shared cache. Churn is policy changes per million lookups \
+      (a random 10 % of the rules is taken out first and moved in and out). The replay runs on \
+      one thread: hit rates do not depend on real concurrency; ns/lookup is the cost on this \
+      machine of that replay (hits and misses apportioned by the measured cost of a hit). \
+      Synthetic traces: --zipf S --flows N draws N distinct headers from the trace and replays \
+      --lookups of them with Zipf(S) popularity. Output: a Markdown table, and one JSON object \
+      per combination per line with --json FILE.
+      """)
+
+  @Option(help: "A ClassBench rule file.")
+  var rules: String
+
+  @Option(help: "A ClassBench trace file (the source of flows).")
+  var trace: String
+
+  @Option(help: "The structure beneath the cache.")
+  var structure: String = "tuplespace"
+
+  @Option(help: "Cache sizes in entries (powers of two), comma-separated.")
+  var sizes: String = "256,4096,65536"
+
+  @Option(help: "Replacement modes: direct, lru, clock, idle.")
+  var replacements: String = "direct,lru,clock,idle"
+
+  @Option(help: "Invalidation modes: generation, targeted.")
+  var invalidations: String = "generation,targeted"
+
+  @Option(help: "Policy changes per million lookups, comma-separated.")
+  var churn: String = "0,10,100,1000"
+
+  @Option(help: "Per-thread caches with RSS spreading (1 = one shared cache), comma-separated.")
+  var threads: String = "1,4"
+
+  @Option(help: "Ways per set (direct mapping uses 1).")
+  var ways: Int = 4
+
+  @Option(help: "Idle timeout for the idle mode, in lookups of logical time.")
+  var idleTimeout: UInt32 = 10_000
+
+  @Option(help: "Zipf exponent of a synthetic trace (omit to replay the trace as it is).")
+  var zipf: Double?
+
+  @Option(help: "Distinct flows of the synthetic trace.")
+  var flows: Int = 10_000
+
+  @Option(help: "Lookups of the synthetic trace.")
+  var lookups: Int = 1_000_000
+
+  @Option(help: "Write one JSON object per combination per line to this file.")
+  var json: String?
+
+  func run() throws {
+    try reportingErrors {
+      let workload = try ClassBenchWorkload(rules: rules, trace: trace)
+      let keys = zipf.map { syntheticTrace(from: workload.keys, flows: flows, lookups: lookups, exponent: $0) }
+        ?? workload.keys
+      let traceLabel = zipf.map { "zipf(s=\($0), \(flows) flows, \(lookups) lookups) from \(trace)" } ?? trace
+      func list(_ text: String) -> [String] { text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+      let sizeList = try list(sizes).map { (text: String) throws -> Int in
+        guard let size = Int(text) else { throw ValidationError("--sizes: '\(text)' is not a number") }
+        return size
+      }
+      let replacementList = try list(replacements).map { (text: String) throws -> CacheReplacement in
+        guard let mode = CacheReplacement(rawValue: text) else { throw ValidationError("--replacements: unknown '\(text)'") }
+        return mode
+      }
+      let invalidationList = try list(invalidations).map { (text: String) throws -> CacheInvalidation in
+        guard let mode = CacheInvalidation(rawValue: text) else { throw ValidationError("--invalidations: unknown '\(text)'") }
+        return mode
+      }
+      let churnList = try list(churn).map { (text: String) throws -> Int in
+        guard let value = Int(text), value >= 0 else { throw ValidationError("--churn: '\(text)' is not a count") }
+        return value
+      }
+      let threadList = try list(threads).map { (text: String) throws -> Int in
+        guard let value = Int(text), value >= 1 else { throw ValidationError("--threads: '\(text)' is not a count") }
+        return value
+      }
+      print("lookupbench hitrate — \(machineDescription())")
+      print("rules \(rules) (\(workload.policies.count)), trace \(traceLabel) (\(keys.count) lookups, "
+            + "\(Set(keys).count) distinct flows), structure \(structure), \(ways)-way sets\n")
+      var rows: [[String]] = []
+      var lines: [String] = []
+      for size in sizeList {
+        for replacement in replacementList {
+          for invalidation in invalidationList {
+            let configuration = try FlowCacheConfiguration(
+              capacity: size, associativity: ways, replacement: replacement, invalidation: invalidation,
+              idleTimeout: idleTimeout)
+            for changes in churnList {
+              for threadCount in threadList {
+                let visitor = HitRateVisitor(policies: workload.policies, keys: keys, configuration: configuration,
+                                             churnPerMillion: changes, threads: threadCount)
+                let result = try StructureCatalog.visitPolicyDatabase(named: structure, visitor)
+                rows.append([String(size), replacement.rawValue, invalidation.rawValue, String(changes),
+                             String(threadCount), String(format: "%.1f", result.counters.hitRate * 100),
+                             String(result.counters.staleHits), String(result.counters.evictions),
+                             String(result.counters.invalidations), String(format: "%.1f", result.nanosecondsPerLookup),
+                             result.hitNanoseconds.isNaN ? "n/a" : String(format: "%.1f", result.hitNanoseconds),
+                             result.missNanoseconds.isNaN ? "n/a" : String(format: "%.1f", result.missNanoseconds)])
+                lines.append(result.json(size: size, configuration: configuration, churn: changes, threads: threadCount,
+                                         structure: structure, rules: rules, trace: traceLabel))
+              }
+            }
+          }
+        }
+      }
+      print(markdownTable(header: ["entries", "replacement", "invalidation", "churn/M", "threads", "hit %", "stale hits",
+                                   "evictions", "invalidations", "ns/lookup", "ns (hit)", "ns (miss)"], rows: rows))
+      if let json {
+        FileManager.default.createFile(atPath: json, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
+        print("\nJSON: \(json)")
+      }
+    }
+  }
+}
+
+/// What one replay measured.
+struct HitRateResult {
+  var counters: FlowCacheCounters
+  var nanosecondsPerLookup: Double
+  var hitNanoseconds: Double
+  var missNanoseconds: Double
+  var lookups: Int
+
+  func json(size: Int, configuration: FlowCacheConfiguration, churn: Int, threads: Int, structure: String,
+            rules: String, trace: String) -> String {
+    func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+    let fields: [(String, String)] = [
+      ("structure", quoted(structure)), ("entries", "\(size)"), ("ways", "\(configuration.associativity)"),
+      ("replacement", quoted(configuration.replacement.rawValue)),
+      ("invalidation", quoted(configuration.invalidation.rawValue)), ("churn_per_million", "\(churn)"),
+      ("threads", "\(threads)"), ("lookups", "\(lookups)"), ("hits", "\(counters.hits)"), ("misses", "\(counters.misses)"),
+      ("hit_rate", String(format: "%.5f", counters.hitRate)), ("stale_hits", "\(counters.staleHits)"),
+      ("evictions", "\(counters.evictions)"), ("expirations", "\(counters.expirations)"),
+      ("invalidations", "\(counters.invalidations)"), ("rejected", "\(counters.rejected)"),
+      ("ns_per_lookup", String(format: "%.2f", nanosecondsPerLookup)), ("ns_hit", String(format: "%.2f", hitNanoseconds)),
+      ("ns_miss", String(format: "%.2f", missNanoseconds)), ("rule_set", quoted(rules)), ("trace", quoted(trace)),
+      ("machine", quoted(machineDescription())),
+    ]
+    return "{" + fields.map { "\(quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+  }
+}
+
+/// Replays a trace through per-thread caches over one structure type (specialised).
+struct HitRateVisitor: PolicyDatabaseVisitor {
+  let policies: [Policy]
+  let keys: [FlowKey]
+  let configuration: FlowCacheConfiguration
+  let churnPerMillion: Int
+  let threads: Int
+
+  func visit<D: PolicyDatabase>(_ make: () -> D) throws -> HitRateResult {
+    // A random 10 % of the rules is the churn pool: out at the start, then moved in and out.
+    var generator = SplitMix64(seed: 7)
+    let pool = Array(policies.shuffled(using: &generator).prefix(max(1, policies.count / 10)))
+    let poolIndexes = Set(pool.map(\.index))
+    var base = make()
+    for policy in policies where !poolIndexes.contains(policy.index) { try base.insert(policy) }
+    return try replayCached(base, pool: pool)
+  }
+
+  func replayCached<B: TargetedInvalidation>(_ base: B, pool: [Policy]) throws -> HitRateResult
+  where B.Key == FlowKey, B.Result == PolicyLookupResult, B.Entry == Policy, B.EntryID == UInt32 {
+    let caches = (0..<threads).map { _ in FlowCache(base: base, configuration: configuration) }
+    let interval = churnPerMillion == 0 ? Int.max : max(1, 1_000_000 / churnPerMillion)
+    var outside = pool, inside: [Policy] = []
+    var generator = SplitMix64(seed: 11)
+    let rssSeed = SeededHash.randomSeed()
+    var checksum: UInt32 = 0
+    let start = monotonicNanoseconds()
+    for (i, key) in keys.enumerated() {
+      if i % interval == interval - 1 {
+        // Alternate: bring a pool policy in, or take one out (applied to every thread's cache).
+        if (i / interval) % 2 == 0, let policy = outside.popLast() {
+          for cache in caches { try cache.insert(policy) }
+          inside.append(policy)
+        } else if !inside.isEmpty {
+          let policy = inside.remove(at: Int.random(in: 0..<inside.count, using: &generator))
+          for cache in caches { try cache.remove(policy.index) }
+          outside.append(policy)
+        }
+      }
+      if i & 1023 == 0 { for cache in caches { cache.advanceClock(to: UInt32(truncatingIfNeeded: i)) } }
+      let thread = threads == 1 ? 0 : Int(truncatingIfNeeded: rssHash(key, seed: rssSeed) % UInt64(threads))
+      checksum &+= caches[thread].lookup(key).index
+    }
+    let elapsed = Double(monotonicNanoseconds() - start)
+    measurementSink &+= checksum
+    let counters = caches.reduce(FlowCacheCounters()) { $0 + $1.counters }
+    // The cost of a hit: keys the first cache holds (each checked to hit), timed over 8 passes;
+    // hits change nothing that could evict another held key.
+    let warm = caches[0]
+    var held: [FlowKey] = []
+    for key in Set(keys.suffix(16_384)) where held.count < configuration.capacity / 2 {
+      let before = warm.counters.hits
+      _ = warm.lookup(key)
+      if warm.counters.hits > before { held.append(key) }
+    }
+    var hitNanoseconds = Double.nan
+    if !held.isEmpty {
+      let hitStart = monotonicNanoseconds()
+      for _ in 0..<8 { for key in held { checksum &+= warm.lookup(key).index } }
+      hitNanoseconds = Double(monotonicNanoseconds() - hitStart) / Double(8 * held.count)
+      measurementSink &+= checksum
+    }
+    let perLookup = elapsed / Double(max(keys.count, 1))
+    let missRate = 1 - counters.hitRate
+    let missNanoseconds = missRate > 0 && !hitNanoseconds.isNaN
+      ? max(0, perLookup - counters.hitRate * hitNanoseconds) / missRate : .nan
+    return HitRateResult(counters: counters, nanosecondsPerLookup: perLookup, hitNanoseconds: hitNanoseconds,
+                         missNanoseconds: missNanoseconds, lookups: keys.count)
+  }
+
+  /// The RSS hash: the 5-tuple only, as a NIC spreads flows over queues.
+  func rssHash(_ key: FlowKey, seed: UInt64) -> UInt64 {
+    SeededHash.mix(SeededHash.mix(seed, key.source ^ key.destination),
+                   UInt64(key.sourcePort) | UInt64(key.destinationPort) << 16 | UInt64(key.proto) << 32)
+  }
+}
+
+/// `flows` distinct headers of a trace replayed `lookups` times with Zipf(`exponent`)
+/// popularity (rank k drawn with probability ∝ 1/k^s), deterministic.
+func syntheticTrace(from keys: [FlowKey], flows: Int, lookups: Int, exponent: Double) -> [FlowKey] {
+  var seen = Set<FlowKey>()
+  var distinct: [FlowKey] = []
+  for key in keys where seen.insert(key).inserted {
+    distinct.append(key)
+    if distinct.count == flows { break }
+  }
+  // Cumulative weights, then inverse-CDF sampling.
+  var cumulative: [Double] = []
+  cumulative.reserveCapacity(distinct.count)
+  var total = 0.0
+  for rank in 1...max(1, distinct.count) {
+    total += 1 / pow(Double(rank), exponent)
+    cumulative.append(total)
+  }
+  var generator = SplitMix64(seed: 1234)
+  return (0..<lookups).map { _ in
+    let target = Double.random(in: 0..<total, using: &generator)
+    var low = 0, high = cumulative.count - 1
+    while low < high {
+      let mid = (low + high) / 2
+      if cumulative[mid] <= target { low = mid + 1 } else { high = mid }
+    }
+    return distinct[low]
+  }
+}
+
+/// A Markdown table.
+func markdownTable(header: [String], rows: [[String]]) -> String {
+  (["| " + header.joined(separator: " | ") + " |", "|" + String(repeating: " --- |", count: header.count)]
+    + rows.map { "| " + $0.joined(separator: " | ") + " |" }).joined(separator: "\n")
+}

@@ -140,6 +140,7 @@ struct HitRateResult {
   func json(size: Int, configuration: FlowCacheConfiguration, churn: Int, threads: Int, structure: String,
             rules: String, trace: String) -> String {
     func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+    func number(_ value: Double) -> String { value.isFinite ? String(format: "%.2f", value) : "null" }
     let fields: [(String, String)] = [
       ("structure", quoted(structure)), ("entries", "\(size)"), ("ways", "\(configuration.associativity)"),
       ("replacement", quoted(configuration.replacement.rawValue)),
@@ -148,8 +149,8 @@ struct HitRateResult {
       ("hit_rate", String(format: "%.5f", counters.hitRate)), ("stale_hits", "\(counters.staleHits)"),
       ("evictions", "\(counters.evictions)"), ("expirations", "\(counters.expirations)"),
       ("invalidations", "\(counters.invalidations)"), ("rejected", "\(counters.rejected)"),
-      ("ns_per_lookup", String(format: "%.2f", nanosecondsPerLookup)), ("ns_hit", String(format: "%.2f", hitNanoseconds)),
-      ("ns_miss", String(format: "%.2f", missNanoseconds)), ("rule_set", quoted(rules)), ("trace", quoted(trace)),
+      ("ns_per_lookup", number(nanosecondsPerLookup)), ("ns_hit", number(hitNanoseconds)),
+      ("ns_miss", number(missNanoseconds)), ("rule_set", quoted(rules)), ("trace", quoted(trace)),
       ("machine", quoted(machineDescription())),
     ]
     return "{" + fields.map { "\(quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"

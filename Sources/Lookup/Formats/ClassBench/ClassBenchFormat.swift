@@ -23,16 +23,7 @@ public enum ClassBenchFormat {
   public static func readRules(bytes: [UInt8], file: String) throws(FormatError) -> ClassBenchRuleSet {
     var rules: [ClassBenchRule] = []
     rules.reserveCapacity(bytes.count / 60)
-    var blankLine: Int?
-    for (number, line) in TextLines(bytes) {
-      if line.allSatisfy(LineScanner.isSpace) {
-        blankLine = blankLine ?? number
-        continue
-      }
-      if let blank = blankLine {
-        throw FormatError(file: file, line: blank, column: 1, expected: "a rule starting with '@'", found: "an empty line")
-      }
-      var scanner = LineScanner(file: file, lineNumber: number, bytes: line)
+    try forEachLine(bytes, file: file, expected: "a rule starting with '@'") { (scanner: inout LineScanner) throws(FormatError) in
       rules.append(try parseRule(&scanner))
     }
     return ClassBenchRuleSet(rules: rules)
@@ -110,16 +101,7 @@ public enum ClassBenchFormat {
   public static func readTrace(bytes: [UInt8], file: String) throws(FormatError) -> [ClassBenchHeader] {
     var headers: [ClassBenchHeader] = []
     headers.reserveCapacity(bytes.count / 40)
-    var blankLine: Int?
-    for (number, line) in TextLines(bytes) {
-      if line.allSatisfy(LineScanner.isSpace) {
-        blankLine = blankLine ?? number
-        continue
-      }
-      if let blank = blankLine {
-        throw FormatError(file: file, line: blank, column: 1, expected: "a header line", found: "an empty line")
-      }
-      var s = LineScanner(file: file, lineNumber: number, bytes: line)
+    try forEachLine(bytes, file: file, expected: "a header line") { (s: inout LineScanner) throws(FormatError) in
       s.skipSpaces()
       let source = try s.decimal(max: UInt64(UInt32.max), "the source address (0...4294967295)")
       try s.expectSpaces("a tab before the destination address")
@@ -152,6 +134,24 @@ public enum ClassBenchFormat {
   }
 
   // MARK: Helpers
+
+  /// Calls `body` with a scanner for every line; blank lines are allowed only at the end (a
+  /// blank line inside would shift every later line's number, and line numbers are meaning).
+  static func forEachLine(_ bytes: [UInt8], file: String, expected: String,
+                          _ body: (inout LineScanner) throws(FormatError) -> Void) throws(FormatError) {
+    var blankLine: Int?
+    for (number, line) in TextLines(bytes) {
+      if line.allSatisfy(LineScanner.isSpace) {
+        blankLine = blankLine ?? number
+        continue
+      }
+      if let blank = blankLine {
+        throw FormatError(file: file, line: blank, column: 1, expected: expected, found: "an empty line")
+      }
+      var scanner = LineScanner(file: file, lineNumber: number, bytes: line)
+      try body(&scanner)
+    }
+  }
 
   static func hex(_ value: UInt64, digits: Int) -> String {
     let text = String(value, radix: 16, uppercase: true)

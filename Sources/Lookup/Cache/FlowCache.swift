@@ -146,13 +146,13 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   public let configuration: FlowCacheConfiguration
   /// The structure beneath. Change it only through the cache.
   public var base: Base { _base.pointee }
-  /// Held outside the class's stored properties, and read through `_lookupInBase`'s
-  /// borrowing parameter: a class stored property would be copied (its arrays retained and
-  /// released) around every call into it.
+  /// Held outside the class's stored properties (no dynamic exclusivity checks) and looked
+  /// up through `_lookupInBase`'s inout parameter: read as a value, the base would be copied
+  /// — its arrays retained and released — around every call into it.
   @usableFromInline let _base: UnsafeMutablePointer<Base>
 
   @inlinable @inline(__always)
-  static func _lookupInBase(_ base: borrowing Base, _ key: Key) -> Result { base.lookup(key) }
+  static func _lookupInBase(_ base: inout Base, _ key: Key) -> Result { base.lookup(key) }
   /// What the cache did so far.
   public var counters: FlowCacheCounters { _state.pointee.counters }
 
@@ -225,7 +225,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
         // Generation mode: an answer from before the last change is recomputed (a stale hit).
         _state.pointee.counters.staleHits += 1
         _state.pointee.counters.misses += 1
-        let answer = Self._lookupInBase(_base.pointee, key)
+        let answer = Self._lookupInBase(&_base.pointee, key)
         _slots[i].answer = answer
         _slots[i].generation = _state.pointee.generation
         _touch(i)
@@ -236,7 +236,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       return _slots[i].answer
     }
     _state.pointee.counters.misses += 1
-    let answer = Self._lookupInBase(_base.pointee, key)
+    let answer = Self._lookupInBase(&_base.pointee, key)
     _remember(key, answer, tag: tag, first: first)
     return answer
   }

@@ -15,14 +15,10 @@ struct Bench: ParsableCommand {
       plus descriptive keys (rule_set, trace, machine, build, batch_size).
       """)
 
-  @Option(help: "A ClassBench rule file.")
-  var rules: String
+  @OptionGroup var input: ClassBenchInput
 
   @OptionGroup(title: "Structure options")
   var structureOptions: StructureOptionsArguments
-
-  @Option(help: "A ClassBench trace file.")
-  var trace: String
 
   @Option(help: "Comma-separated structure names (default: every SPD structure).")
   var structures: String?
@@ -41,13 +37,13 @@ struct Bench: ParsableCommand {
 
   func run() throws {
     try reportingErrors {
-      let workload = try ClassBenchWorkload(rules: rules, trace: trace)
+      let workload = try input.workload()
       let names = structures.map { $0.split(separator: ",").map(String.init) } ?? StructureCatalog.policyDatabaseNames
       let options = try structureOptions.options()
       for name in names { _ = try StructureCatalog.makePolicyDatabase(named: name, options: options) }
       if !json {
         print("lookupbench bench — \(machineDescription())")
-        print("rules \(rules) (\(workload.policies.count)), trace \(trace) (\(workload.keys.count) lookups, in file order); "
+        print("rules \(input.rules) (\(workload.policies.count)), trace \(input.trace) (\(workload.keys.count) lookups, in file order); "
               + "median of \(passes) passes; batches of \(BenchFigures.batchSize)\n")
       }
       var rows: [[String]] = []
@@ -61,7 +57,7 @@ struct Bench: ParsableCommand {
           print("\(name): " + figures.statistics.map { "\($0.name) \($0.value)" }.joined(separator: ", "))
         }
         if json {
-          print(figures.json(ruleSet: rules, trace: trace))
+          print(figures.json(ruleSet: input.rules, trace: input.trace))
         } else {
           rows.append(figures.row)
         }

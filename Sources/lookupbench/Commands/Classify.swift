@@ -11,18 +11,14 @@ struct Classify: ParsableCommand {
   @Option(help: "The SPD structure to use (see `lookupbench list`).")
   var structure: String = "linear"
 
-  @Option(help: "A ClassBench rule file.")
-  var rules: String
+  @OptionGroup var input: ClassBenchInput
 
   @OptionGroup(title: "Structure options")
   var structureOptions: StructureOptionsArguments
 
-  @Option(help: "A ClassBench trace file.")
-  var trace: String
-
   func run() throws {
     try reportingErrors {
-      let workload = try ClassBenchWorkload(rules: rules, trace: trace)
+      let workload = try input.workload()
       let database = try workload.build(structure, options: try structureOptions.options())
       var output = BufferedOutput()
       for answer in database.classify(workload.keys) { output.write("\(answer)\n") }

@@ -21,11 +21,7 @@ struct HitRate: ParsableCommand {
       per combination per line with --json FILE.
       """)
 
-  @Option(help: "A ClassBench rule file.")
-  var rules: String
-
-  @Option(help: "A ClassBench trace file (the source of flows).")
-  var trace: String
+  @OptionGroup var input: ClassBenchInput
 
   @Option(help: "The structure beneath the cache.")
   var structure: String = "tuplespace"
@@ -65,10 +61,10 @@ struct HitRate: ParsableCommand {
 
   func run() throws {
     try reportingErrors {
-      let workload = try ClassBenchWorkload(rules: rules, trace: trace)
+      let workload = try input.workload()
       let keys = zipf.map { syntheticTrace(from: workload.keys, flows: flows, lookups: lookups, exponent: $0) }
         ?? workload.keys
-      let traceLabel = zipf.map { "zipf(s=\($0), \(flows) flows, \(lookups) lookups) from \(trace)" } ?? trace
+      let traceLabel = zipf.map { "zipf(s=\($0), \(flows) flows, \(lookups) lookups) from \(input.trace)" } ?? input.trace
       func list(_ text: String) -> [String] { text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
       let sizeList = try list(sizes).map { (text: String) throws -> Int in
         guard let size = Int(text) else { throw ValidationError("--sizes: '\(text)' is not a number") }
@@ -91,7 +87,7 @@ struct HitRate: ParsableCommand {
         return value
       }
       print("lookupbench hitrate — \(machineDescription())")
-      print("rules \(rules) (\(workload.policies.count)), trace \(traceLabel) (\(keys.count) lookups, "
+      print("rules \(input.rules) (\(workload.policies.count)), trace \(traceLabel) (\(keys.count) lookups, "
             + "\(Set(keys).count) distinct flows), structure \(structure), \(ways)-way sets\n")
       var rows: [[String]] = []
       var lines: [String] = []
@@ -113,7 +109,7 @@ struct HitRate: ParsableCommand {
                              result.hitNanoseconds.isNaN ? "n/a" : String(format: "%.1f", result.hitNanoseconds),
                              result.missNanoseconds.isNaN ? "n/a" : String(format: "%.1f", result.missNanoseconds)])
                 lines.append(result.json(size: size, configuration: configuration, churn: changes, threads: threadCount,
-                                         structure: structure, rules: rules, trace: traceLabel))
+                                         structure: structure, rules: input.rules, trace: traceLabel))
               }
             }
           }

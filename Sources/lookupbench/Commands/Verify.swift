@@ -10,14 +10,10 @@ struct Verify: ParsableCommand {
       exits 0, or prints the first disagreements (header, expected, got) and exits 1.
       """)
 
-  @Option(help: "A ClassBench rule file.")
-  var rules: String
+  @OptionGroup var input: ClassBenchInput
 
   @OptionGroup(title: "Structure options")
   var structureOptions: StructureOptionsArguments
-
-  @Option(help: "A ClassBench trace file.")
-  var trace: String
 
   @Option(help: "Comma-separated structure names (default: every SPD structure).")
   var structures: String?
@@ -27,7 +23,7 @@ struct Verify: ParsableCommand {
 
   func run() throws {
     let ok = try reportingErrors { () throws -> Bool in
-      let workload = try ClassBenchWorkload(rules: rules, trace: trace)
+      let workload = try input.workload()
       let names = structures.map { $0.split(separator: ",").map(String.init) } ?? StructureCatalog.policyDatabaseNames
       let result = try verifyStructures(names, on: workload, show: show, options: try structureOptions.options())
       result.report.forEach { print($0) }

@@ -29,14 +29,8 @@ public struct PolicySelector: Hashable, Sendable {
     dscp: DSCPSelector = .any
   ) throws(LookupError) {
     guard source.family == destination.family else { throw .familyMismatch }
-    self.family = source.family
-    self.source = source
-    self.destination = destination
-    self.sourcePort = sourcePort
-    self.destinationPort = destinationPort
-    self.proto = proto
-    self.ifindex = ifindex
-    self.dscp = dscp
+    self.init(family: source.family, source: source, destination: destination, sourcePort: sourcePort,
+              destinationPort: destinationPort, proto: proto, ifindex: ifindex, dscp: dscp)
   }
 
   /// The selector that matches every flow of a family.

@@ -65,27 +65,15 @@ struct HitRate: ParsableCommand {
       let keys = zipf.map { syntheticTrace(from: workload.keys, flows: flows, lookups: lookups, exponent: $0) }
         ?? workload.keys
       let traceLabel = zipf.map { "zipf(s=\($0), \(flows) flows, \(lookups) lookups) from \(input.trace)" } ?? input.trace
-      func list(_ text: String) -> [String] { text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-      let sizeList = try list(sizes).map { (text: String) throws -> Int in
-        guard let size = Int(text) else { throw ValidationError("--sizes: '\(text)' is not a number") }
-        return size
+      let sizeList = try parseList(sizes, "--sizes", "a number") { Int($0) }
+      let replacementList = try parseList(replacements, "--replacements", "direct, lru, clock or idle") {
+        CacheReplacement(rawValue: $0)
       }
-      let replacementList = try list(replacements).map { (text: String) throws -> CacheReplacement in
-        guard let mode = CacheReplacement(rawValue: text) else { throw ValidationError("--replacements: unknown '\(text)'") }
-        return mode
+      let invalidationList = try parseList(invalidations, "--invalidations", "generation or targeted") {
+        CacheInvalidation(rawValue: $0)
       }
-      let invalidationList = try list(invalidations).map { (text: String) throws -> CacheInvalidation in
-        guard let mode = CacheInvalidation(rawValue: text) else { throw ValidationError("--invalidations: unknown '\(text)'") }
-        return mode
-      }
-      let churnList = try list(churn).map { (text: String) throws -> Int in
-        guard let value = Int(text), value >= 0 else { throw ValidationError("--churn: '\(text)' is not a count") }
-        return value
-      }
-      let threadList = try list(threads).map { (text: String) throws -> Int in
-        guard let value = Int(text), value >= 1 else { throw ValidationError("--threads: '\(text)' is not a count") }
-        return value
-      }
+      let churnList = try parseList(churn, "--churn", "a count >= 0") { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
+      let threadList = try parseList(threads, "--threads", "a count >= 1") { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
       print("lookupbench hitrate — \(machineDescription())")
       print("rules \(input.rules) (\(workload.policies.count)), trace \(traceLabel) (\(keys.count) lookups, "
             + "\(Set(keys).count) distinct flows), structure \(structure), \(ways)-way sets\n")
@@ -256,6 +244,15 @@ func syntheticTrace(from keys: [FlowKey], flows: Int, lookups: Int, exponent: Do
       if cumulative[mid] <= target { low = mid + 1 } else { high = mid }
     }
     return distinct[low]
+  }
+}
+
+/// A comma-separated option value, each item converted by `convert` (nil = invalid).
+func parseList<T>(_ text: String, _ flag: String, _ expected: String, _ convert: (String) -> T?) throws -> [T] {
+  try text.split(separator: ",").map { item in
+    let trimmed = item.trimmingCharacters(in: .whitespaces)
+    guard let value = convert(trimmed) else { throw ValidationError("\(flag): '\(trimmed)' is not \(expected)") }
+    return value
   }
 }
 

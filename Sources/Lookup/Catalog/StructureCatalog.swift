@@ -52,7 +52,11 @@ public enum StructureCatalog {
       StructureDescriptor(name: "cache+" + $0.name, kind: .spd,
                           summary: "FlowCache over \($0.name): exact-match flow cache (options: --cache-*)")
     }
-    + [StructureDescriptor(name: "sad-linear", kind: .sad, summary: "LinearSAD: list scanned newest first, the reference SAD")]
+    + [
+      StructureDescriptor(name: "sad-linear", kind: .sad, summary: "LinearSAD: list scanned newest first, the reference SAD"),
+      StructureDescriptor(name: "sad-spi", kind: .sad,
+                          summary: "SPIHashTable: one cache line per inbound lookup (kernel or RFC 4301 precedence)"),
+    ]
 
   /// The SPD structures' names.
   public static var policyDatabaseNames: [String] { all.filter { $0.kind == .spd }.map(\.name) }
@@ -125,6 +129,7 @@ public enum StructureCatalog {
   throws(LookupError) -> any SecurityAssociationDatabase {
     switch name {
     case "sad-linear": return LinearSAD(inboundMode: inboundMode)
+    case "sad-spi": return SPIHashTable(inboundMode: inboundMode)
     default:
       if (try? descriptor(named: name))?.kind == .spd {
         throw .unsupported("'\(name)' is an SPD structure; an SAD structure is needed here")

@@ -35,6 +35,19 @@ public struct SlotHashSet: Sendable {
     }
   }
 
+  /// Calls `body` with every stored slot of the probe run from `hash`'s home: a superset of
+  /// the slots whose hash is `hash` (for tables that hold several slots with one key).
+  @inlinable
+  public func forEachCandidate(hash: UInt64, _ body: (UInt32) -> Void) {
+    var i = Int(truncatingIfNeeded: hash) & _mask
+    while true {
+      let slot = _entries[i]
+      if slot == Self.empty { return }
+      body(slot)
+      i = (i + 1) & _mask
+    }
+  }
+
   /// Adds a slot (the caller has checked it is not present). `hashOf` rehashes stored slots
   /// when the table grows.
   public mutating func insert(_ slot: UInt32, hash: UInt64, hashOf: (UInt32) -> UInt64) {

@@ -106,7 +106,7 @@ struct HitRate: ParsableCommand {
       print(markdownTable(header: ["entries", "replacement", "invalidation", "churn/M", "threads", "hit %", "stale hits",
                                    "evictions", "invalidations", "ns/lookup", "ns (hit)", "ns (miss)"], rows: rows))
       if let json {
-        FileManager.default.createFile(atPath: json, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
+        _ = FileManager.default.createFile(atPath: json, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
         print("\nJSON: \(json)")
       }
     }

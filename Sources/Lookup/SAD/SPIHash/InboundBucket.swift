@@ -1,0 +1,118 @@
+/// One inbound SA as the SPI hash table stores it: everything an inbound lookup needs, in
+/// one 64-byte cache line, so a lookup that hits costs one cache miss.
+///
+/// `form` is the key form the SA is registered under (`InboundMatch.rawValue`: 0 {SPI},
+/// 1 {SPI, dst}, 2 {SPI, dst, src}); fields outside the form are stored as zero so that
+/// equal keys have equal bytes. `sequence` orders SAs by age (larger = newer); 0 marks an
+/// empty bucket.
+@usableFromInline
+internal struct _InboundBucket: Sendable {
+  @usableFromInline var destination: UInt128
+  @usableFromInline var source: UInt128
+  @usableFromInline var sequence: UInt64
+  @usableFromInline var spi: UInt32
+  @usableFromInline var namespace: UInt32
+  @usableFromInline var markValue: UInt32
+  @usableFromInline var markMask: UInt32
+  @usableFromInline var id: UInt32
+  @usableFromInline var proto: UInt8
+  @usableFromInline var family: UInt8
+  @usableFromInline var form: UInt8
+  /// `_InboundBucket.sharedKey` when another bucket holds the same key (SAs that differ only
+  /// in their marks): a lookup must then compare all of them by age.
+  @usableFromInline var flags: UInt8
+
+  @usableFromInline static let sharedKey: UInt8 = 1
+
+  @usableFromInline static let empty = _InboundBucket(
+    destination: 0, source: 0, sequence: 0, spi: 0, namespace: 0, markValue: 0, markMask: 0, id: 0,
+    proto: 0, family: 0, form: 0, flags: 0)
+
+  @inlinable
+  init(destination: UInt128, source: UInt128, sequence: UInt64, spi: UInt32, namespace: UInt32,
+       markValue: UInt32, markMask: UInt32, id: UInt32, proto: UInt8, family: UInt8, form: UInt8, flags: UInt8) {
+    self.destination = destination
+    self.source = source
+    self.sequence = sequence
+    self.spi = spi
+    self.namespace = namespace
+    self.markValue = markValue
+    self.markMask = markMask
+    self.id = id
+    self.proto = proto
+    self.family = family
+    self.form = form
+    self.flags = flags
+  }
+
+  /// The bucket of `sa`, registered under `form`.
+  @inlinable
+  init(_ sa: SecurityAssociation, form: InboundMatch, sequence: UInt64) {
+    let key = _InboundKey(sa, form: form)
+    self.init(destination: key.destination, source: key.source, sequence: sequence, spi: key.spi,
+              namespace: key.namespace, markValue: sa.mark.value, markMask: sa.mark.mask, id: sa.id,
+              proto: key.proto, family: key.family, form: key.form, flags: 0)
+  }
+
+  @inlinable var key: _InboundKey {
+    _InboundKey(destination: destination, source: source, spi: spi, namespace: namespace, proto: proto,
+                family: family, form: form)
+  }
+}
+
+/// An inbound key in one form: the fields a form does not use are zero.
+@usableFromInline
+internal struct _InboundKey: Hashable, Sendable {
+  @usableFromInline var destination: UInt128
+  @usableFromInline var source: UInt128
+  @usableFromInline var spi: UInt32
+  @usableFromInline var namespace: UInt32
+  @usableFromInline var proto: UInt8
+  @usableFromInline var family: UInt8
+  @usableFromInline var form: UInt8
+
+  @inlinable
+  init(destination: UInt128, source: UInt128, spi: UInt32, namespace: UInt32, proto: UInt8, family: UInt8, form: UInt8) {
+    self.destination = destination
+    self.source = source
+    self.spi = spi
+    self.namespace = namespace
+    self.proto = proto
+    self.family = family
+    self.form = form
+  }
+
+  /// The key of a packet in `form`.
+  @inlinable @inline(__always)
+  init(_ key: SALookupKey, form: UInt8) {
+    self.init(destination: form >= 1 ? key.destination : 0, source: form == 2 ? key.source : 0, spi: key.spi,
+              namespace: key.namespace, proto: key.proto.rawValue, family: form >= 1 ? key.family.rawValue : 0,
+              form: form)
+  }
+
+  /// The key an SA is registered under in `form`.
+  @inlinable
+  init(_ sa: SecurityAssociation, form: InboundMatch) {
+    let f = form.rawValue
+    self.init(destination: f >= 1 ? sa.destination.bits : 0, source: f == 2 ? sa.source.bits : 0, spi: sa.spi,
+              namespace: sa.namespace, proto: sa.proto.rawValue, family: f >= 1 ? sa.family.rawValue : 0, form: f)
+  }
+
+  /// The table's seeded hash of the key (see `SeededHash`).
+  @inlinable @inline(__always)
+  func hash(seed: UInt64) -> UInt64 {
+    let header = UInt64(form) << 56 | UInt64(proto) << 48 | UInt64(family) << 40
+    var h = SeededHash.mix(seed ^ header, UInt64(namespace) << 32 | UInt64(spi))
+    if form >= 1 { h = SeededHash.mix(h, destination) }
+    if form == 2 { h = SeededHash.mix(h, source) }
+    return h
+  }
+
+  /// Whether `bucket` (occupied) holds this key.
+  @inlinable @inline(__always)
+  func isKey(of bucket: UnsafePointer<_InboundBucket>) -> Bool {
+    bucket.pointee.spi == spi && bucket.pointee.namespace == namespace && bucket.pointee.form == form
+      && bucket.pointee.proto == proto && bucket.pointee.family == family
+      && bucket.pointee.destination == destination && bucket.pointee.source == source
+  }
+}

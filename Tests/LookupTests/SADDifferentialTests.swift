@@ -90,6 +90,7 @@ struct SADDifferentialTests {
         try #require(subject.count == reference.count)
         #expect(subject.securityAssociations == reference.securityAssociations)
         if let table = subject as? SPIHashTable { table.checkInvariants() }
+        if let table = subject as? NamespacedSAD { table.checkInvariants() }
         let live = reference.securityAssociations
         for _ in 0..<200 {
           let key = random.key(near: live)

@@ -56,6 +56,8 @@ public enum StructureCatalog {
       StructureDescriptor(name: "sad-linear", kind: .sad, summary: "LinearSAD: list scanned newest first, the reference SAD"),
       StructureDescriptor(name: "sad-spi", kind: .sad,
                           summary: "SPIHashTable: one cache line per inbound lookup (kernel or RFC 4301 precedence)"),
+      StructureDescriptor(name: "sad-ns", kind: .sad,
+                          summary: "NamespacedSAD: per-VM SPI namespaces (VLAN + MAC), SPI allocator, per-VM caps"),
     ]
 
   /// The SPD structures' names.
@@ -130,6 +132,7 @@ public enum StructureCatalog {
     switch name {
     case "sad-linear": return LinearSAD(inboundMode: inboundMode)
     case "sad-spi": return SPIHashTable(inboundMode: inboundMode)
+    case "sad-ns": return NamespacedSAD(inboundMode: inboundMode)
     default:
       if (try? descriptor(named: name))?.kind == .spd {
         throw .unsupported("'\(name)' is an SPD structure; an SAD structure is needed here")

@@ -30,6 +30,16 @@ public enum LookupError: Error, Hashable, Sendable, CustomStringConvertible {
   case securityAssociationExists(existingID: UInt32)
   /// No SA has this id.
   case securityAssociationNotFound(id: UInt32)
+  /// Every SPI of the range is in use (or reserved) for this namespace, destination and protocol.
+  case spiRangeExhausted(namespace: UInt32, low: UInt32, high: UInt32)
+  /// An SPI range that is empty or includes 0 or the reserved 1–255.
+  case invalidSPIRange(low: UInt32, high: UInt32)
+  /// A namespace already holds its configured maximum of SAs.
+  case namespaceFull(namespace: UInt32, limit: Int)
+  /// A VLAN id outside 0…4095.
+  case invalidVLAN(Int)
+  /// A queue, table or cap refused an entry because it is full.
+  case capacityExceeded(String)
   /// A structure name no catalog knows.
   case unknownStructure(String)
   /// A structure was asked for a capability it lacks (e.g. an IPv6 set in an IPv4-only one).
@@ -54,6 +64,12 @@ public enum LookupError: Error, Hashable, Sendable, CustomStringConvertible {
     case .policyNotFound(let index): "no policy with index \(index)"
     case .securityAssociationExists(let id): "a conflicting SA exists (id \(id))"
     case .securityAssociationNotFound(let id): "no SA with id \(id)"
+    case .spiRangeExhausted(let namespace, let low, let high):
+      "no free SPI in \(low)...\(high) for namespace \(namespace): every one is in use or reserved"
+    case .invalidSPIRange(let low, let high): "invalid SPI range \(low)...\(high): expected 256 <= low <= high"
+    case .namespaceFull(let namespace, let limit): "namespace \(namespace) already holds its maximum of \(limit) SAs"
+    case .invalidVLAN(let vlan): "invalid VLAN id \(vlan): expected 0...4095"
+    case .capacityExceeded(let what): "capacity exceeded: \(what)"
     case .unknownStructure(let name): "unknown structure '\(name)' (see `lookupbench list`)"
     case .unsupported(let what): "unsupported: \(what)"
     }

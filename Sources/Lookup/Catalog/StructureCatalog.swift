@@ -2,6 +2,8 @@
 public enum StructureKind: String, Hashable, Sendable {
   case spd
   case sad
+  /// An SPD with populate-from-packet SA bindings and ACQUIREs (`PFPTable`).
+  case pfp
 }
 
 /// A structure the catalog can build by name.
@@ -58,6 +60,8 @@ public enum StructureCatalog {
                           summary: "SPIHashTable: one cache line per inbound lookup (kernel or RFC 4301 precedence)"),
       StructureDescriptor(name: "sad-ns", kind: .sad,
                           summary: "NamespacedSAD: per-VM SPI namespaces (VLAN + MAC), SPI allocator, per-VM caps"),
+      StructureDescriptor(name: "pfp", kind: .pfp,
+                          summary: "PFPTable over tuplespace: populate-from-packet SAs, per-policy caps, bounded ACQUIREs"),
     ]
 
   /// The SPD structures' names.

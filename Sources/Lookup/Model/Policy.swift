@@ -21,6 +21,9 @@ public struct Policy: Hashable, Sendable {
   public var mark: MarkSelector
   /// The xfrm interface id (`if_id`); 0 = not bound to an xfrm interface.
   public var interfaceID: UInt32
+  /// RFC 4301 populate-from-packet flags (a Lookup extension; see `PFPTable`). Not part of
+  /// the policy's identity and ignored by SPD lookups.
+  public var populateFromPacket: PFPFlags
 
   public init(
     selector: PolicySelector,
@@ -31,7 +34,8 @@ public struct Policy: Hashable, Sendable {
     action: PolicyAction = .allow,
     templates: [PolicyTemplate] = [],
     mark: MarkSelector = .any,
-    interfaceID: UInt32 = 0
+    interfaceID: UInt32 = 0,
+    populateFromPacket: PFPFlags = []
   ) {
     self.selector = selector
     self.priority = priority
@@ -42,6 +46,7 @@ public struct Policy: Hashable, Sendable {
     self.templates = templates
     self.mark = mark
     self.interfaceID = interfaceID
+    self.populateFromPacket = populateFromPacket
   }
 
   /// What makes two policies "the same" for add (exists error) and update (replace).

@@ -6,7 +6,7 @@ struct ListStructures: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "list", abstract: "Print the names of the available structures, one per line.")
 
-  @Flag(name: .shortAndLong, help: "Also print each structure's kind (spd/sad) and what it models.")
+  @Flag(name: .shortAndLong, help: "Also print each structure's kind (spd/sad/pfp) and what it models.")
   var verbose = false
 
   func run() {

@@ -60,6 +60,17 @@ extension IPXfrmParser {
       open.sawInterfaceID = true
       open.policy.interfaceID = UInt32(try s.xfrmNumber(max: UInt64(UInt32.max), "an if_id (0x… or decimal)"))
       try s.expectEnd()
+    case "pfp":
+      // Lookup's extension: populate-from-packet flags (`pfp local-addr remote-port …`).
+      if !open.policy.populateFromPacket.isEmpty { throw s.error(expected: "one 'pfp' line per policy", at: column) }
+      while !s.isAtEnd {
+        let (name, at) = s.xfrmWord()
+        guard let flag = PFPFlags(name: name) else {
+          throw s.error(expected: "a PFP flag (\(PFPFlags.names.joined(separator: ", ")))", at: at)
+        }
+        open.policy.populateFromPacket.insert(flag)
+      }
+      if open.policy.populateFromPacket.isEmpty { throw s.error(expected: "at least one PFP flag") }
     case "tmpl":
       open.pendingTemplate = try parseTemplateHeader(&s)
     case "lifetime":
@@ -67,7 +78,7 @@ extension IPXfrmParser {
     case "crypto":
       try s.expect("offload parameters:")  // hardware offload: not modelled
     default:
-      throw s.error(expected: "'mark', 'tmpl', 'if_id', 'lifetime config:', 'lifetime current:' or "
+      throw s.error(expected: "'mark', 'tmpl', 'if_id', 'pfp', 'lifetime config:', 'lifetime current:' or "
                       + "'crypto offload parameters:'", at: column)
     }
   }

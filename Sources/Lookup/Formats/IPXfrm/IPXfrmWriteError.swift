@@ -36,6 +36,8 @@ public struct IPXfrmWriteError: Error, Hashable, Sendable, CustomStringConvertib
     case exactProtocolZero
     /// A DSCP selector other than any (a Lookup extension; the kernel has no DSCP field).
     case dscp(UInt8)
+    /// Populate-from-packet flags (a Lookup extension; the kernel has none).
+    case populateFromPacket(PFPFlags)
     /// A selector interface index with no name (`ip` names the device).
     case unknownInterface(UInt32)
     /// A mark with a value but mask 0: `ip` sends no mark when the mask is 0.
@@ -108,6 +110,8 @@ public struct IPXfrmWriteError: Error, Hashable, Sendable, CustomStringConvertib
       "the protocol is exactly 0, which the kernel reads as any protocol"
     case .dscp(let value):
       "the DSCP selector \(value) is a Lookup extension the kernel does not have"
+    case .populateFromPacket(let flags):
+      "populate-from-packet flags (\(flags.nameList.joined(separator: ", "))) are a Lookup extension the kernel does not have"
     case .unknownInterface(let index):
       "no interface has index \(index)"
     case .markWithoutMask(let value):

@@ -27,7 +27,7 @@ extension IPXfrmWriter {
   ///   protocol 0, ports on protocols `ip` takes none for, a DSCP selector, an unnamed
   ///   interface, a mark with mask 0, an index without its direction bits, more than six
   ///   templates or templates the kernel's `validate_tmpl` refuses, an SA namespace other
-  ///   than 0, BEET on AH/IPcomp, IPcomp windows above 32.
+  ///   than 0, BEET on AH/IPcomp, IPcomp windows above 32, populate-from-packet flags.
   /// - Complexity: O(n) in the number of entries and templates.
   public static func batch(
     policies: [Policy],
@@ -60,6 +60,7 @@ extension IPXfrmWriter {
       throw fail(.indexDirectionMismatch(index: policy.index))
     }
     if policy.templates.count > Policy.maximumTemplates { throw fail(.tooManyTemplates(policy.templates.count)) }
+    if !policy.populateFromPacket.isEmpty { throw fail(.populateFromPacket(policy.populateFromPacket)) }
     var line = "xfrm policy add " + (try batchSelector(policy.selector, entry: entry, interfaceName: interfaceName))
     line += " dir \(IPXfrmTokens.name(of: policy.direction))"
     line += try markTokens(policy.mark, entry: entry)

@@ -52,6 +52,7 @@ public enum IPXfrmWriter {
       if template.isOptional { text += "\t\tlevel use \n" }
     }
     if policy.interfaceID != 0 { text += "\tif_id \(hashHex(policy.interfaceID))\n" }
+    if !policy.populateFromPacket.isEmpty { text += "\tpfp \(policy.populateFromPacket.nameList.joined(separator: " "))\n" }
   }
 
   private static func writeState(_ sa: SecurityAssociation, to text: inout String,

@@ -1,0 +1,291 @@
+// PFPTable — RFC 4301 populate-from-packet SAs with caps, ACQUIRE suppression and a bounded
+// ACQUIRE queue, over any SPD structure.
+//
+// Idea
+//   A PFP policy asks for one SA per packet-derived selector: with the four-tuple flags, one
+//   SA per connection (entropy for RSS/ECMP over SAs); with Lookup's DSCP flag, one SA per
+//   traffic class (no replay-window drops from QoS reordering, RFC 4301 §4.1). A lookup runs
+//   the SPD (any `PolicyDatabase`), and when the winning policy has PFP flags, derives the
+//   key (`PFPKey`: the flagged fields from the packet) and probes the binding table
+//   (derived key → SA id, seeded open addressing). No SA → the caller needs an ACQUIRE.
+//
+//   `resolve(_:now:)` is the datapath's mutating step on a miss, as the kernel's
+//   `xfrm_state_find` → `km_query`: if an ACQUIRE for the key is pending (a larval key
+//   younger than `larvalLifetime` in the caller's logical time) nothing is sent again;
+//   otherwise an ACQUIRE (policy, derived selector, sequence number) is queued for the key
+//   manager. Bounds, all counted: a per-policy cap on bound SAs (default 64) — past it the
+//   flow uses the policy's wildcard SA, or ACQUIREs it once; a bounded queue (drops when
+//   full); a bounded larval table (expired keys purged when full, then new ACQUIREs refused).
+//   The key manager answers with `bind(_:to:)`, which refuses to go past the cap.
+//
+// Complexity
+//   lookup: the SPD's lookup + two hash probes (policy state, binding); resolve on a miss
+//   + one larval probe; bind/unbind O(1) expected; removing a policy O(bindings + larval).
+//
+// Memory
+//   Bounded by the configuration: bindings ≤ Σ caps (+ one wildcard per policy), larval ≤
+//   `maximumLarval`, queue ≤ `queueCapacity`, whatever the packets.
+//
+// Good at / bad at
+//   Packet-rate lookups with no allocation and flood-proof state. The SA ids are the key
+//   manager's: this table binds them, it does not own the SAD.
+//
+// Thread safety
+//   A value type. `lookup` does not mutate; `resolve`, `bind` and the updates do.
+
+/// PFP SAs over an SPD. See the file comment.
+public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
+  public typealias Key = FlowKey
+  public typealias Result = PFPLookupResult
+  public typealias Entry = Policy
+  public typealias EntryID = UInt32
+
+  @usableFromInline
+  internal struct _PolicyState: Sendable {
+    @usableFromInline var flags: PFPFlags
+    @usableFromInline var direction: PolicyDirection
+    @usableFromInline var selector: PolicySelector
+    @usableFromInline var bound: Int
+    @usableFromInline var wildcardSA: UInt32
+  }
+
+  /// The SPD beneath.
+  public private(set) var spd: SPD
+  public var configuration: PFPConfiguration
+  public private(set) var counters = PFPCounters()
+  @usableFromInline internal var _policies: SeededHashMap<UInt32, _PolicyState>
+  @usableFromInline internal var _bindings: SeededHashMap<PFPKey, UInt32>
+  internal var _keyOfSA: SeededHashMap<UInt32, PFPKey>
+  internal var _larval: SeededHashMap<PFPKey, UInt64>
+  internal var _queue: [PFPAcquire?]
+  internal var _queueHead = 0
+  internal var _queueCount = 0
+  internal var _nextSequence: UInt64 = 1
+
+  public init(spd: SPD = SPD(), configuration: PFPConfiguration = PFPConfiguration(),
+              seed: UInt64 = SeededHash.randomSeed()) {
+    self.spd = spd
+    self.configuration = configuration
+    _policies = SeededHashMap(seed: SeededHash.mix(seed, UInt64(1)))
+    _bindings = SeededHashMap(seed: SeededHash.mix(seed, UInt64(2)))
+    _keyOfSA = SeededHashMap(seed: SeededHash.mix(seed, UInt64(3)))
+    _larval = SeededHashMap(seed: SeededHash.mix(seed, UInt64(4)))
+    _queue = Array(repeating: nil, count: configuration.queueCapacity)
+    for policy in spd.policies where !policy.populateFromPacket.isEmpty { _track(policy) }
+  }
+
+  public init() { self.init(spd: SPD()) }
+
+  public var count: Int { spd.count }
+
+  // MARK: Lookup
+
+  @inlinable
+  public func lookup(_ flow: FlowKey) -> PFPLookupResult {
+    let decision = spd.lookup(flow)
+    guard decision.index != 0, decision.action == .allow, let state = _policies[decision.index] else {
+      return PFPLookupResult(policy: decision, sa: 0, outcome: .notPFP)
+    }
+    let key = PFPKey(flow: flow, policyIndex: decision.index, flags: state.flags, direction: state.direction)
+    if let sa = _bindings[key] { return PFPLookupResult(policy: decision, sa: sa, outcome: .instantiated) }
+    if _atCap(state), state.wildcardSA != 0 {
+      return PFPLookupResult(policy: decision, sa: state.wildcardSA, outcome: .wildcard)
+    }
+    return PFPLookupResult(policy: decision, sa: 0, outcome: .missing)
+  }
+
+  @inlinable
+  internal func _atCap(_ state: _PolicyState) -> Bool {
+    guard let cap = configuration.capPerPolicy else { return false }
+    return state.bound >= cap
+  }
+
+  /// `lookup`, and on a miss the ACQUIRE step (see the file comment). `now` is the caller's
+  /// logical clock (for larval expiry); it must not go backwards.
+  public mutating func resolve(_ flow: FlowKey, now: UInt64) -> PFPLookupResult {
+    var result = lookup(flow)
+    guard result.outcome != .notPFP else { return result }
+    counters.resolves += 1
+    switch result.outcome {
+    case .instantiated: counters.instantiatedHits += 1; return result
+    case .wildcard: counters.wildcardHits += 1; return result
+    default: break
+    }
+    guard let state = _policies[result.policy.index] else { return result }
+    var key = PFPKey(flow: flow, policyIndex: result.policy.index, flags: state.flags, direction: state.direction)
+    let capped = _atCap(state)
+    if capped { key = .wildcard(policyIndex: result.policy.index) }
+    if let expiry = _larval[key] {
+      if expiry > now {
+        counters.acquiresSuppressed += 1
+        result.outcome = .acquirePending
+        return result
+      }
+      _larval.removeValue(forKey: key)
+      counters.larvalExpired += 1
+    }
+    guard _queueCount < _queue.count else {
+      counters.queueDrops += 1
+      result.outcome = .acquireDropped
+      return result
+    }
+    if _larval.count >= configuration.maximumLarval {
+      let before = _larval.count
+      _larval.removeAll { _, expiry in expiry <= now }
+      counters.larvalExpired += before - _larval.count
+      guard _larval.count < configuration.maximumLarval else {
+        counters.larvalDrops += 1
+        result.outcome = .acquireDropped
+        return result
+      }
+    }
+    let acquire = PFPAcquire(sequence: _nextSequence, policyIndex: result.policy.index,
+                             selector: Self._derivedSelector(state.selector, key: key, flags: state.flags,
+                                                             direction: state.direction),
+                             isWildcard: capped, key: key, time: now)
+    _nextSequence += 1
+    _queue[(_queueHead + _queueCount) % _queue.count] = acquire
+    _queueCount += 1
+    _larval.updateValue(now &+ configuration.larvalLifetime, forKey: key)
+    counters.acquiresSent += 1
+    if capped { counters.acquiresCapped += 1 }
+    result.outcome = .acquireSent
+    return result
+  }
+
+  /// The SA selector of a derived key: flagged fields exact from the packet, the rest the policy's.
+  internal static func _derivedSelector(_ policy: PolicySelector, key: PFPKey, flags: PFPFlags,
+                                        direction: PolicyDirection) -> PolicySelector {
+    if key.isWildcard { return policy }
+    let outbound = direction == .out
+    let family = policy.family
+    func host(_ bits: UInt128) -> AddressPrefix {
+      AddressPrefix(uncheckedAddress: IPAddress(bits: bits, family: family), length: family.addressWidth)
+    }
+    return PolicySelector(
+      family: family,
+      source: flags.contains(outbound ? .localAddress : .remoteAddress) ? host(key.source) : policy.source,
+      destination: flags.contains(outbound ? .remoteAddress : .localAddress) ? host(key.destination) : policy.destination,
+      sourcePort: flags.contains(outbound ? .localPort : .remotePort) ? .exactly(key.sourcePort) : policy.sourcePort,
+      destinationPort: flags.contains(outbound ? .remotePort : .localPort)
+        ? .exactly(key.destinationPort) : policy.destinationPort,
+      proto: flags.contains(.proto) ? .number(key.proto) : policy.proto,
+      ifindex: policy.ifindex,
+      dscp: flags.contains(.dscp) ? DSCPSelector(_raw: key.dscp) : policy.dscp)
+  }
+
+  // MARK: The key manager's side
+
+  /// Takes the next ACQUIRE, oldest first.
+  public mutating func nextAcquire() -> PFPAcquire? {
+    guard _queueCount > 0 else { return nil }
+    let acquire = _queue[_queueHead]
+    _queue[_queueHead] = nil
+    _queueHead = (_queueHead + 1) % _queue.count
+    _queueCount -= 1
+    return acquire
+  }
+
+  /// ACQUIREs waiting.
+  public var pendingAcquires: Int { _queueCount }
+
+  /// Binds SA `id` (added to the SAD by the key manager) to what `acquire` asked for: the
+  /// flow's derived key, or the policy's wildcard SA. Clears the larval key.
+  /// - Throws: `.capacityExceeded` when the policy already has `capPerPolicy` SAs,
+  ///   `.policyNotFound` when the policy is gone or has no PFP flags, `.securityAssociationExists`
+  ///   when `id` is bound already or the key has an SA.
+  public mutating func bind(_ acquire: PFPAcquire, to id: UInt32) throws(LookupError) {
+    guard var state = _policies[acquire.policyIndex] else {
+      counters.bindsRefused += 1
+      throw .policyNotFound(index: acquire.policyIndex)
+    }
+    if id == 0 || _keyOfSA[id] != nil {
+      counters.bindsRefused += 1
+      throw .securityAssociationExists(existingID: id)
+    }
+    if let existing = _bindings[acquire.key] {
+      counters.bindsRefused += 1
+      throw .securityAssociationExists(existingID: existing)
+    }
+    if acquire.isWildcard {
+      guard state.wildcardSA == 0 else {
+        counters.bindsRefused += 1
+        throw .securityAssociationExists(existingID: state.wildcardSA)
+      }
+      state.wildcardSA = id
+    } else {
+      if let cap = configuration.capPerPolicy, state.bound >= cap {
+        counters.bindsRefused += 1
+        throw .capacityExceeded("policy \(acquire.policyIndex) already has its cap of \(cap) PFP SAs")
+      }
+      state.bound += 1
+    }
+    _policies.updateValue(state, forKey: acquire.policyIndex)
+    _bindings.updateValue(id, forKey: acquire.key)
+    _keyOfSA.updateValue(acquire.key, forKey: id)
+    _larval.removeValue(forKey: acquire.key)
+  }
+
+  /// Forgets SA `id` (deleted or expired in the SAD); its flows ACQUIRE again.
+  /// - Returns: whether it was bound.
+  @discardableResult
+  public mutating func unbind(_ id: UInt32) -> Bool {
+    guard let key = _keyOfSA.removeValue(forKey: id) else { return false }
+    _bindings.removeValue(forKey: key)
+    if var state = _policies[key.policyIndex] {
+      if key.isWildcard { state.wildcardSA = 0 } else { state.bound -= 1 }
+      _policies.updateValue(state, forKey: key.policyIndex)
+    }
+    return true
+  }
+
+  /// SAs bound to a policy (its wildcard SA not included).
+  public func boundCount(policyIndex: UInt32) -> Int { _policies[policyIndex]?.bound ?? 0 }
+
+  /// Every binding (derived key → SA id).
+  public var bindings: [(key: PFPKey, sa: UInt32)] { _bindings.entries.map { ($0.key, $0.value) } }
+
+  /// Larval keys held (pending ACQUIREs, expired ones not yet purged).
+  public var larvalCount: Int { _larval.count }
+
+  // MARK: Policies
+
+  @discardableResult
+  public mutating func insert(_ policy: Policy) throws(LookupError) -> UInt32 {
+    let index = try spd.insert(policy)
+    var stored = policy
+    stored.index = index
+    if !policy.populateFromPacket.isEmpty { _track(stored) }
+    return index
+  }
+
+  @discardableResult
+  public mutating func remove(_ index: UInt32) throws(LookupError) -> Policy {
+    let policy = try spd.remove(index)
+    if _policies.removeValue(forKey: index) != nil {
+      for (key, sa) in _bindings.entries where key.policyIndex == index { _keyOfSA.removeValue(forKey: sa) }
+      _bindings.removeAll { key, _ in key.policyIndex == index }
+      _larval.removeAll { key, _ in key.policyIndex == index }
+    }
+    return policy
+  }
+
+  private mutating func _track(_ policy: Policy) {
+    _policies.updateValue(_PolicyState(flags: policy.populateFromPacket, direction: policy.direction,
+                                       selector: policy.selector, bound: 0, wildcardSA: 0), forKey: policy.index)
+  }
+
+  public var memoryFootprint: Int {
+    spd.memoryFootprint + _policies.memoryFootprint + _bindings.memoryFootprint + _keyOfSA.memoryFootprint
+      + _larval.memoryFootprint + _queue.capacity * MemoryLayout<PFPAcquire?>.stride
+  }
+
+  public var statistics: LookupStatistics {
+    LookupStatistics([
+      "policies": count, "PFP policies": _policies.count, "bound SAs": _bindings.count, "larval keys": _larval.count,
+      "pending ACQUIREs": _queueCount, "ACQUIREs sent": counters.acquiresSent,
+      "ACQUIREs suppressed": counters.acquiresSuppressed, "ACQUIREs capped": counters.acquiresCapped,
+      "queue drops": counters.queueDrops, "larval drops": counters.larvalDrops,
+    ])
+  }
+}

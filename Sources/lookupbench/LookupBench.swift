@@ -10,6 +10,7 @@ struct LookupBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "lookupbench",
     abstract: "Compare IPsec SPD/SAD lookup structures with Linux xfrm semantics.",
-    subcommands: [ListStructures.self, Classify.self, Verify.self, Bench.self, HitRate.self, Demo.self]
+    subcommands: [ListStructures.self, Classify.self, Verify.self, Bench.self, HitRate.self, SADBench.self, PFPExperiment.self,
+                  ReorderExperiment.self, Demo.self]
   )
 }

@@ -98,14 +98,32 @@ internal struct _InboundKey: Hashable, Sendable {
               namespace: sa.namespace, proto: sa.proto.rawValue, family: f >= 1 ? sa.family.rawValue : 0, form: f)
   }
 
-  /// The table's seeded hash of the key (see `SeededHash`).
+  /// The table's seeded hash of the key: each word is multiplied by the table's own random
+  /// odd multiplier (so which keys collide depends on the table's seed, not only on the
+  /// function), the products are folded, and one finaliser round (`SeededHash.mix`) spreads
+  /// them into the low bits the table indexes with — three dependent multiplies in all.
   @inlinable @inline(__always)
-  func hash(seed: UInt64) -> UInt64 {
+  func hash(_ hashing: _InboundHashing) -> UInt64 {
     let header = UInt64(form) << 56 | UInt64(proto) << 48 | UInt64(family) << 40
-    var h = SeededHash.mix(seed ^ header, UInt64(namespace) << 32 | UInt64(spi))
-    if form >= 1 { h = SeededHash.mix(h, destination) }
-    if form == 2 { h = SeededHash.mix(h, source) }
-    return h
+    var folded = (UInt64(namespace) << 32 | UInt64(spi)) &* hashing.identity
+    folded ^= (UInt64(truncatingIfNeeded: destination &>> 64) ^ header) &* hashing.destinationHigh
+    folded ^= UInt64(truncatingIfNeeded: destination) &* hashing.destinationLow
+    folded ^= UInt64(truncatingIfNeeded: source &>> 64) &* hashing.sourceHigh
+    folded ^= UInt64(truncatingIfNeeded: source) &* hashing.sourceLow
+    return SeededHash.mix(hashing.seed, folded)
+  }
+
+  /// Zero exactly when `bucket` holds this key (an empty bucket never does: no key has SPI 0),
+  /// computed without branches.
+  @inlinable @inline(__always)
+  func difference(from bucket: UnsafePointer<_InboundBucket>) -> UInt64 {
+    let header = UInt64(spi) | UInt64(namespace) << 32
+    let stored = UInt64(bucket.pointee.spi) | UInt64(bucket.pointee.namespace) << 32
+    let small = UInt64(proto) | UInt64(family) << 8 | UInt64(form) << 16
+    let storedSmall = UInt64(bucket.pointee.proto) | UInt64(bucket.pointee.family) << 8 | UInt64(bucket.pointee.form) << 16
+    let addresses = (destination ^ bucket.pointee.destination) | (source ^ bucket.pointee.source)
+    return (header ^ stored) | (small ^ storedSmall) | UInt64(truncatingIfNeeded: addresses)
+      | UInt64(truncatingIfNeeded: addresses &>> 64)
   }
 
   /// Whether `bucket` (occupied) holds this key.
@@ -114,5 +132,26 @@ internal struct _InboundKey: Hashable, Sendable {
     bucket.pointee.spi == spi && bucket.pointee.namespace == namespace && bucket.pointee.form == form
       && bucket.pointee.proto == proto && bucket.pointee.family == family
       && bucket.pointee.destination == destination && bucket.pointee.source == source
+  }
+}
+
+/// The random parameters of one table's hash: a seed and an odd multiplier per key word.
+@usableFromInline
+internal struct _InboundHashing: Sendable {
+  @usableFromInline let seed: UInt64
+  @usableFromInline let identity: UInt64
+  @usableFromInline let destinationHigh: UInt64
+  @usableFromInline let destinationLow: UInt64
+  @usableFromInline let sourceHigh: UInt64
+  @usableFromInline let sourceLow: UInt64
+
+  init(seed: UInt64) {
+    self.seed = seed
+    var generator = SplitMix64(seed: seed)
+    identity = generator.next() | 1
+    destinationHigh = generator.next() | 1
+    destinationLow = generator.next() | 1
+    sourceHigh = generator.next() | 1
+    sourceLow = generator.next() | 1
   }
 }

@@ -47,6 +47,8 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
 
   public let inboundMode: InboundLookupMode
   @usableFromInline internal var _inbound: _InboundTable
+  @usableFromInline internal var _count = 0
+  @usableFromInline internal var _formCounts = _FormCounts()
   @usableFromInline internal var _records: [_Record?] = []
   @usableFromInline internal var _freeSlots: [UInt32] = []
   @usableFromInline internal var _byID: SlotHashSet
@@ -71,7 +73,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
     _byOutboundKey = SlotHashSet(seed: SeededHash.mix(seed, UInt64(2)))
   }
 
-  public var count: Int { _inbound._count }
+  public var count: Int { _count }
 
   /// The inbound form an SA is registered under in this table's mode.
   @inlinable
@@ -87,13 +89,13 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
     switch inboundMode {
     case .kernel:
       let probe = _InboundKey(key, form: 1)
-      return SALookupResult(id: table.find(probe, hash: probe.hash(seed: table._seed), mark: key.mark))
+      return SALookupResult(id: table.find(probe, hash: probe.hash(table._hashing), mark: key.mark))
     case .rfc4301:
       var form: UInt8 = 2
       while true {
-        if table.formCount(form) > 0 {
+        if _formCounts[form] > 0 {
           let probe = _InboundKey(key, form: form)
-          let id = table.find(probe, hash: probe.hash(seed: table._seed), mark: key.mark)
+          let id = table.find(probe, hash: probe.hash(table._hashing), mark: key.mark)
           if id != 0 { return SALookupResult(id: id) }
         }
         if form == 0 { return .none }
@@ -108,7 +110,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
   public func lookup(_ keys: UnsafeBufferPointer<SALookupKey>, into results: UnsafeMutableBufferPointer<SALookupResult>) {
     precondition(results.count >= keys.count, "batch result buffer too small")
     let table = _inbound
-    let seed = table._seed
+    let hashing = table._hashing
     let group = 16
     // The forms to probe, longest first.
     let forms: (UInt8, UInt8, UInt8)
@@ -119,7 +121,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
     } else {
       var f = (UInt8(0), UInt8(0), UInt8(0))
       var n = 0
-      for form: UInt8 in stride(from: 2, through: 0, by: -1) where table.formCount(form) > 0 {
+      for form: UInt8 in stride(from: 2, through: 0, by: -1) where _formCounts[form] > 0 {
         switch n {
         case 0: f.0 = form
         case 1: f.1 = form
@@ -138,13 +140,16 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
       var start = 0
       while start < keys.count {
         let end = min(start + group, keys.count)
+        // Hash the whole group first, then prefetch in a tight loop, so every miss of the
+        // group is in flight before the first probe waits for one.
         for i in start..<end {
           for f in 0..<formCount {
             let form = f == 0 ? forms.0 : (f == 1 ? forms.1 : forms.2)
-            let hash = _InboundKey(keys[i], form: form).hash(seed: seed)
-            hashes[(i - start) * 3 + f] = hash
-            table.prefetch(hash: hash)
+            hashes[(i - start) * 3 + f] = _InboundKey(keys[i], form: form).hash(hashing)
           }
+        }
+        for i in start..<end {
+          for f in 0..<formCount { table.prefetch(hash: hashes[(i - start) * 3 + f]) }
         }
         for i in start..<end {
           var id: UInt32 = 0
@@ -220,7 +225,11 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
       slot = UInt32(_records.count)
       _records.append(_Record(sa: stored, sequence: sequence))
     }
-    _inbound.insert(_InboundBucket(stored, form: _form(of: stored), sequence: sequence))
+    if (_count + 1) * 2 > _inbound.capacity { _inbound = _inbound.grown() }
+    let form = _form(of: stored)
+    _inbound.insert(_InboundBucket(stored, form: form, sequence: sequence))
+    _count += 1
+    _formCounts[form.rawValue] += 1
     let records = _records
     let idSeed = _byID.seed
     let outboundSeed = _byOutboundKey.seed
@@ -237,12 +246,18 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
     _makeUnique()
     let sa = record.sa
     _inbound.remove(id: id, key: _InboundKey(sa, form: _form(of: sa)))
-    let records = _records
-    let idSeed = _byID.seed
-    let outboundSeed = _byOutboundKey.seed
-    _byID.remove(slot, hash: Self._idHash(seed: idSeed, id), hashOf: { Self._idHash(seed: idSeed, records[Int($0)]!.sa.id) })
-    _byOutboundKey.remove(slot, hash: Self._outboundHash(seed: outboundSeed, of: sa),
-                          hashOf: { Self._outboundHash(seed: outboundSeed, of: records[Int($0)]!.sa) })
+    _count -= 1
+    _formCounts[_form(of: sa).rawValue] -= 1
+    do {
+      // The hash closures read the records; this copy of the reference must be gone before
+      // `_records` is written below, or the write would copy the whole array.
+      let records = _records
+      let idSeed = _byID.seed
+      let outboundSeed = _byOutboundKey.seed
+      _byID.remove(slot, hash: Self._idHash(seed: idSeed, id), hashOf: { Self._idHash(seed: idSeed, records[Int($0)]!.sa.id) })
+      _byOutboundKey.remove(slot, hash: Self._outboundHash(seed: outboundSeed, of: sa),
+                            hashOf: { Self._outboundHash(seed: outboundSeed, of: records[Int($0)]!.sa) })
+    }
     _records[Int(slot)] = nil
     _freeSlots.append(slot)
     return sa
@@ -253,7 +268,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
     let key = _InboundKey(sa, form: _form(of: sa))
     var oldest: (sequence: UInt64, id: UInt32)?
     let newMark = sa.mark.value & sa.mark.mask
-    _inbound.forEachInRun(hash: key.hash(seed: _inbound._seed)) { bucket in
+    _inbound.forEachInRun(hash: key.hash(_inbound._hashing)) { bucket in
       guard key.isKey(of: bucket), newMark & bucket.pointee.markMask == bucket.pointee.markValue else { return }
       if oldest == nil || bucket.pointee.sequence < oldest!.sequence {
         oldest = (bucket.pointee.sequence, bucket.pointee.id)
@@ -307,9 +322,9 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
       "security associations": count,
       "buckets": _inbound.capacity,
       "load per mille": count * 1000 / _inbound.capacity,
-      "{SPI} SAs": _inbound._formCounts.0,
-      "{SPI, dst} SAs": _inbound._formCounts.1,
-      "{SPI, dst, src} SAs": _inbound._formCounts.2,
+      "{SPI} SAs": _formCounts.spi,
+      "{SPI, dst} SAs": _formCounts.destination,
+      "{SPI, dst, src} SAs": _formCounts.source,
       "SAs sharing a key": shared,
     ])
   }
@@ -317,7 +332,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
   /// Walks the structure and traps on a broken invariant (the bucket table's, and that every
   /// live slot is findable by id and by its inbound key).
   public func checkInvariants() {
-    _inbound.checkInvariants()
+    _inbound.checkInvariants(count: _count, formCounts: _formCounts)
     var live = 0
     for (slot, record) in _records.enumerated() {
       guard let record else { continue }
@@ -325,7 +340,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
       precondition(_slot(ofID: record.sa.id) == UInt32(slot), "SPIHashTable: id index wrong")
       let key = _InboundKey(record.sa, form: _form(of: record.sa))
       var found = false
-      _inbound.forEachInRun(hash: key.hash(seed: _inbound._seed)) { bucket in
+      _inbound.forEachInRun(hash: key.hash(_inbound._hashing)) { bucket in
         if bucket.pointee.id == record.sa.id && key.isKey(of: bucket) && bucket.pointee.sequence == record.sequence {
           found = true
         }

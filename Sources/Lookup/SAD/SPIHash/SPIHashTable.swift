@@ -136,6 +136,29 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
       for i in keys.indices { results[i] = .none }
       return
     }
+    if inboundMode == .kernel {
+      // One form: a software pipeline keeps `distance` misses in flight at every step
+      // (hash and prefetch key i + distance, then probe key i).
+      let distance = 12
+      withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 32) { ring in
+        let n = keys.count
+        for j in 0..<min(distance, n) {
+          let hash = _InboundKey(keys[j], form: 1).hash(hashing)
+          ring[j & 31] = hash
+          table.prefetch(hash: hash)
+        }
+        for i in 0..<n {
+          let ahead = i &+ distance
+          if ahead < n {
+            let hash = _InboundKey(keys[ahead], form: 1).hash(hashing)
+            ring[ahead & 31] = hash
+            table.prefetch(hash: hash)
+          }
+          results[i] = SALookupResult(id: table.find(_InboundKey(keys[i], form: 1), hash: ring[i & 31], mark: keys[i].mark))
+        }
+      }
+      return
+    }
     withUnsafeTemporaryAllocation(of: UInt64.self, capacity: group * 3) { hashes in
       var start = 0
       while start < keys.count {

@@ -6,6 +6,7 @@ import Lookup
 //   swift package --package-path Benchmarks benchmark
 // Every SPD structure in the catalog gets a single-lookup and a batch-lookup benchmark over a
 // shipped ClassBench trace. Their `Malloc (total)` must read 0: lookups allocate nothing.
+// SAD structures, the replay window and PFP lookups are in SADBenchmarks.swift.
 // (Wall-clock figures here are per pass over the trace; `lookupbench bench` reports ns/lookup.)
 
 /// The shipped ClassBench data, found relative to this file.
@@ -74,4 +75,7 @@ let benchmarks: @Sendable () -> Void = {
       fatalError("\(name): \(error)")
     }
   }
+  registerSADBenchmarks("sad-spi") { SPIHashTable(inboundMode: .kernel) }
+  registerSADBenchmarks("sad-ns") { NamespacedSAD(inboundMode: .kernel, maximumPerNamespace: .max) }
+  registerReplayAndPFPBenchmarks()
 }

@@ -52,7 +52,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
   @usableFromInline internal var _records: [_Record?] = []
   @usableFromInline internal var _freeSlots: [UInt32] = []
   @usableFromInline internal var _byID: SlotHashSet
-  @usableFromInline internal var _byOutboundKey: SlotHashSet
+  @usableFromInline internal var _outbound: _OutboundIndex
   @usableFromInline internal var _nextSequence: UInt64 = 1
   @usableFromInline internal var _nextID: UInt32 = 1
 
@@ -70,7 +70,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
     self.inboundMode = inboundMode
     _inbound = _InboundTable(seed: seed)
     _byID = SlotHashSet(seed: SeededHash.mix(seed, UInt64(1)))
-    _byOutboundKey = SlotHashSet(seed: SeededHash.mix(seed, UInt64(2)))
+    _outbound = _OutboundIndex(seed: SeededHash.mix(seed, UInt64(2)))
   }
 
   public var count: Int { _count }
@@ -203,16 +203,15 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
     }
     let mark = policy.mark.value & policy.mark.mask
     // Pass 1: exact (dst, src). Pass 2: SAs installed with a wildcard source.
-    for passSource in [source, 0] {
+    var passSource = source
+    while true {
       var best: _Record?
-      let hash = Self._outboundHash(seed: _byOutboundKey.seed, namespace: flow.namespace, family: family, destination: destination, source: passSource,
-                               reqid: template.reqid)
-      _byOutboundKey.forEachCandidate(hash: hash) { slot in
+      let key = _OutboundIndex.Key(namespace: flow.namespace, family: family, destination: destination, source: passSource,
+                                   reqid: template.reqid)
+      _outbound.forEach(key: key) { slot in
         guard let record = _records[Int(slot)] else { return }
         let sa = record.sa
-        guard sa.namespace == flow.namespace && sa.family == family && sa.reqid == template.reqid
-          && sa.destination.bits == destination && sa.source.bits == passSource
-          && mark & sa.mark.mask == sa.mark.value && sa.interfaceID == policy.interfaceID
+        guard mark & sa.mark.mask == sa.mark.value && sa.interfaceID == policy.interfaceID
           && sa.mode == template.mode && sa.proto == template.proto
           && (template.spi == 0 || sa.spi == template.spi)
           && (sa.selector.map { $0.matches(flow) } ?? true)
@@ -220,9 +219,9 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
         if best == nil || record.sequence > best!.sequence { best = record }
       }
       if let best { return SALookupResult(id: best.sa.id) }
-      if passSource == 0 { break }
+      if passSource == 0 { return .none }
+      passSource = 0
     }
-    return .none
   }
 
   // MARK: Updates
@@ -255,11 +254,9 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
     _formCounts[form.rawValue] += 1
     let records = _records
     let idSeed = _byID.seed
-    let outboundSeed = _byOutboundKey.seed
     _byID.insert(slot, hash: Self._idHash(seed: idSeed, stored.id),
                  hashOf: { Self._idHash(seed: idSeed, records[Int($0)]!.sa.id) })
-    _byOutboundKey.insert(slot, hash: Self._outboundHash(seed: outboundSeed, of: stored),
-                          hashOf: { Self._outboundHash(seed: outboundSeed, of: records[Int($0)]!.sa) })
+    _outbound.insert(slot: slot, key: _OutboundIndex.Key(stored))
     return stored.id
   }
 
@@ -276,11 +273,9 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
       // `_records` is written below, or the write would copy the whole array.
       let records = _records
       let idSeed = _byID.seed
-      let outboundSeed = _byOutboundKey.seed
       _byID.remove(slot, hash: Self._idHash(seed: idSeed, id), hashOf: { Self._idHash(seed: idSeed, records[Int($0)]!.sa.id) })
-      _byOutboundKey.remove(slot, hash: Self._outboundHash(seed: outboundSeed, of: sa),
-                            hashOf: { Self._outboundHash(seed: outboundSeed, of: records[Int($0)]!.sa) })
     }
+    _outbound.remove(slot: slot, key: _OutboundIndex.Key(sa))
     _records[Int(slot)] = nil
     _freeSlots.append(slot)
     return sa
@@ -310,17 +305,6 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
     _byID.find(hash: Self._idHash(seed: _byID.seed, id)) { _records[Int($0)]?.sa.id == id }
   }
 
-  internal static func _outboundHash(seed: UInt64, namespace: UInt32, family: AddressFamily, destination: UInt128,
-                                     source: UInt128, reqid: UInt32) -> UInt64 {
-    let header = UInt64(reqid) << 32 | UInt64(namespace) ^ UInt64(family.rawValue) << 24
-    return SeededHash.mix(SeededHash.mix(SeededHash.mix(seed, header), destination), source)
-  }
-
-  internal static func _outboundHash(seed: UInt64, of sa: SecurityAssociation) -> UInt64 {
-    _outboundHash(seed: seed, namespace: sa.namespace, family: sa.family, destination: sa.destination.bits,
-                  source: sa.source.bits, reqid: sa.reqid)
-  }
-
   // MARK: Introspection
 
   public func securityAssociation(id: UInt32) -> SecurityAssociation? {
@@ -334,7 +318,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
   public var memoryFootprint: Int {
     _inbound.capacity * MemoryLayout<_InboundBucket>.stride
       + _records.capacity * MemoryLayout<_Record?>.stride + _freeSlots.capacity * 4
-      + _byID.memoryFootprint + _byOutboundKey.memoryFootprint
+      + _byID.memoryFootprint + _outbound.memoryFootprint
   }
 
   public var statistics: LookupStatistics {
@@ -370,6 +354,6 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
       }
       precondition(found, "SPIHashTable: SA \(record.sa.id) missing from the inbound table")
     }
-    precondition(live == count && _byID.count == live && _byOutboundKey.count == live, "SPIHashTable: counts differ")
+    precondition(live == count && _byID.count == live && _outbound.count == live, "SPIHashTable: counts differ")
   }
 }

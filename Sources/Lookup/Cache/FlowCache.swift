@@ -322,6 +322,23 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     return entry
   }
 
+  /// All or nothing: the batch is applied to a copy of the base; only when every change
+  /// succeeded does the copy replace the base, and then each inserted and removed entry
+  /// invalidates what it may affect. A failed batch leaves base and cache untouched.
+  @discardableResult
+  public func applyAtomically(_ changes: [StructureChange<Entry, EntryID>])
+  throws(BatchUpdateError) -> BatchUpdateResult<Entry, EntryID> {
+    var scratch = _base.pointee
+    let result = try scratch.applyAtomically(changes)
+    _base.pointee = scratch
+    var inserted = result.insertedIDs.makeIterator()
+    for change in changes {
+      if case .insert(let entry) = change, inserted.next() != nil { _invalidate(after: entry) }
+    }
+    for entry in result.removedEntries { _invalidate(after: entry) }
+    return result
+  }
+
   /// Runs `body` on the base (e.g. an SPD's `update` or default actions) and then forgets
   /// every cached answer, since the cache cannot know what `body` changed.
   public func modifyBase<R>(_ body: (inout Base) throws -> R) rethrows -> R {

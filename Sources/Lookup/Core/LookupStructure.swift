@@ -44,6 +44,13 @@ public protocol LookupStructure {
   /// cache misses of a burst (hash everything, prefetch, then probe).
   func lookup(_ keys: UnsafeBufferPointer<Key>, into results: UnsafeMutableBufferPointer<Result>)
 
+  /// Applies a batch of inserts and removes completely, or — when a change fails — not at
+  /// all: the structure is then exactly as before (same answers, ids and ages).
+  /// - Throws: `BatchUpdateError` naming the first failing change.
+  @discardableResult
+  mutating func applyAtomically(_ changes: [StructureChange<Entry, EntryID>])
+  throws(BatchUpdateError) -> BatchUpdateResult<Entry, EntryID>
+
   /// The number of entries.
   var count: Int { get }
 
@@ -56,6 +63,15 @@ public protocol LookupStructure {
 }
 
 extension LookupStructure {
+  /// Value types get all-or-nothing batches by applying them to a copy (see
+  /// `_applyAtomicallyByCopying`); reference types must implement `applyAtomically` themselves.
+  @discardableResult
+  public mutating func applyAtomically(_ changes: [StructureChange<Entry, EntryID>])
+  throws(BatchUpdateError) -> BatchUpdateResult<Entry, EntryID> {
+    precondition(!(Self.self is AnyClass), "\(Self.self) is a class: it must implement applyAtomically itself")
+    return try _applyAtomicallyByCopying(changes)
+  }
+
   /// The default batch lookup: one `lookup` per key.
   @inlinable
   public func lookup(_ keys: UnsafeBufferPointer<Key>, into results: UnsafeMutableBufferPointer<Result>) {

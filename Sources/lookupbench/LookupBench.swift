@@ -11,6 +11,6 @@ struct LookupBench: ParsableCommand {
     commandName: "lookupbench",
     abstract: "Compare IPsec SPD/SAD lookup structures with Linux xfrm semantics.",
     subcommands: [ListStructures.self, Classify.self, Verify.self, Bench.self, HitRate.self, SADBench.self, PFPExperiment.self,
-                  ReorderExperiment.self, Demo.self]
+                  ReorderExperiment.self, Robustness.self, Demo.self]
   )
 }

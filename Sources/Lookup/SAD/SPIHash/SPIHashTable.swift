@@ -307,6 +307,22 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
 
   // MARK: Introspection
 
+  /// The home bucket of an inbound key in a table of `capacity` buckets hashed with `seed`:
+  /// what an attacker who knew the seed would aim SPIs at (the robustness experiment builds
+  /// colliding SA sets with it; a table's real seed is random and private).
+  public static func homeBucket(of key: SALookupKey, seed: UInt64, capacity: Int) -> Int {
+    homeBucketFunction(seed: seed, capacity: capacity)(key)
+  }
+
+  /// `homeBucket(of:seed:capacity:)` with the seed's parameters computed once.
+  public static func homeBucketFunction(seed: UInt64, capacity: Int) -> @Sendable (SALookupKey) -> Int {
+    let hashing = _InboundHashing(seed: seed)
+    return { key in Int(truncatingIfNeeded: _InboundKey(key, form: 1).hash(hashing)) & (capacity - 1) }
+  }
+
+  /// The number of buckets of the inbound table.
+  public var bucketCount: Int { _inbound.capacity }
+
   public func securityAssociation(id: UInt32) -> SecurityAssociation? {
     _slot(ofID: id).flatMap { _records[Int($0)]?.sa }
   }

@@ -245,6 +245,16 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
   /// Every binding (derived key → SA id).
   public var bindings: [(key: PFPKey, sa: UInt32)] { _bindings.entries.map { ($0.key, $0.value) } }
 
+  /// The home slot of a derived key in the binding table of a `PFPTable` built with `seed`,
+  /// when that table has `capacity` slots: what an attacker who knew the seed would aim flows
+  /// at (the robustness experiment uses it; a table's real seed is random and private).
+  public static func bindingHome(of key: PFPKey, seed: UInt64, capacity: Int) -> Int {
+    Int(truncatingIfNeeded: key.seededHash(SeededHash.mix(seed, UInt64(2)))) & (capacity - 1)
+  }
+
+  /// Slots of the binding table (it doubles to stay at most half full).
+  public var bindingCapacity: Int { _bindings.capacity }
+
   /// Larval keys held (pending ACQUIREs, expired ones not yet purged).
   public var larvalCount: Int { _larval.count }
 

@@ -80,6 +80,12 @@ struct Robustness: ParsableCommand {
         lines.append(figures.json(name))
         if figures.ratio > 2 { failures.append("\(name): adversarial flows cost \(figures.ratio)× random ones") }
       }
+      do {
+        let figures = try adversarialPFP(passes: passes)
+        rows.append(figures.row("pfp"))
+        lines.append(figures.json("pfp"))
+        if figures.ratio > 2 { failures.append("pfp: adversarial flows cost \(figures.ratio)× random ones") }
+      }
       for name in ["sad-spi", "sad-ns"] {
         let figures = try adversarialSAD(name: name, passes: passes)
         rows.append(figures.row(name))
@@ -295,6 +301,63 @@ func adversarialSAD(name: String, passes: Int) throws -> AdversarialFigures {
   precondition(leaked.bucketCount == capacity, "the SA count no longer fills \(capacity) buckets")
   let (r, a) = interleavedMedians(passes: passes, { time(random, randomKeys) }, { time(attack, attackKeys) })
   return AdversarialFigures(random: r, attack: a, knownSeedAttack: median((0..<passes).map { _ in time(leaked, attackKeys) }))
+}
+
+/// PFPTable with 4000 four-tuple bindings whose derived keys share one slot of the binding
+/// table under the known seed, against 4000 random ones.
+func adversarialPFP(passes: Int) throws -> AdversarialFigures {
+  let count = 4000
+  let capacity = 8192  // the binding table for 4000 keys (at most half full)
+  let policy = Policy(selector: .any(.ipv4), priority: 0, index: 9, direction: .out, populateFromPacket: .fourTuple)
+  var rng = SplitMix64(seed: 21)
+  func flow() -> FlowKey {
+    FlowKey(source: IPAddress(ipv4: UInt32.random(in: 0...UInt32.max, using: &rng)), destination: IPAddress(ipv4: 0xC000_0201),
+            sourcePort: UInt16.random(in: 1024...65535, using: &rng), destinationPort: 443, proto: 6, direction: .out)
+  }
+  var attack: [FlowKey] = []
+  var seen = Set<FlowKey>()
+  while attack.count < count {
+    let f = flow()
+    let key = PFPKey(flow: f, policyIndex: policy.index, flags: .fourTuple, direction: .out)
+    if PFPTable<TupleSpaceTable>.bindingHome(of: key, seed: Robustness.knownSeed, capacity: capacity) == 0,
+       seen.insert(f).inserted { attack.append(f) }
+  }
+  var random: [FlowKey] = []
+  while random.count < count {
+    let f = flow()
+    if seen.insert(f).inserted { random.append(f) }
+  }
+  func build(_ flows: [FlowKey], seed: UInt64) throws -> PFPTable<TupleSpaceTable> {
+    var table = PFPTable<TupleSpaceTable>(configuration: PFPConfiguration(capPerPolicy: nil, queueCapacity: 8, maximumLarval: 16),
+                                          seed: seed)
+    try table.insert(policy)
+    var id: UInt32 = 1
+    for f in flows {
+      _ = table.resolve(f, now: 0)
+      while let acquire = table.nextAcquire() { try table.bind(acquire, to: id); id += 1 }
+    }
+    return table
+  }
+  func replay(_ flows: [FlowKey]) -> [FlowKey] {
+    var order = SplitMix64(seed: 4)
+    return (0..<25).flatMap { _ in flows.shuffled(using: &order) }
+  }
+  @inline(never) func time(_ table: PFPTable<TupleSpaceTable>, _ flows: [FlowKey]) -> Double {
+    var checksum: UInt32 = 0
+    let start = monotonicNanoseconds()
+    for f in flows { checksum &+= table.lookup(f).sa }
+    let elapsed = monotonicNanoseconds() - start
+    measurementSink &+= checksum
+    return Double(elapsed) / Double(flows.count)
+  }
+  let randomTable = try build(random, seed: SeededHash.randomSeed())
+  let attackTable = try build(attack, seed: SeededHash.randomSeed())
+  let leakedTable = try build(attack, seed: Robustness.knownSeed)
+  precondition(leakedTable.bindingCapacity == capacity, "the flow count no longer fills \(capacity) binding slots")
+  let randomFlows = replay(random)
+  let attackFlows = replay(attack)
+  let (r, a) = interleavedMedians(passes: passes, { time(randomTable, randomFlows) }, { time(attackTable, attackFlows) })
+  return AdversarialFigures(random: r, attack: a, knownSeedAttack: median((0..<passes).map { _ in time(leakedTable, attackFlows) }))
 }
 
 /// One flood: what was bounded, the bound, what was observed, and whether the counters add up.

@@ -112,6 +112,14 @@ internal final class _InboundTable: @unchecked Sendable {
     lookup_prefetch(_buckets + (Int(truncatingIfNeeded: hash) & _mask))
   }
 
+  /// Asks the CPU for the home bucket of `hash` and the one after it: the two `find` reads.
+  @inlinable @inline(__always)
+  func prefetchPair(hash: UInt64) {
+    let home = Int(truncatingIfNeeded: hash) & _mask
+    lookup_prefetch(_buckets + home)
+    lookup_prefetch(_buckets + ((home &+ 1) & _mask))
+  }
+
   // MARK: Updates
 
   /// Calls `body` with every occupied bucket of the probe run from `hash`'s home.

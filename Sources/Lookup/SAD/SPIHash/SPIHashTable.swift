@@ -145,14 +145,14 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
         for j in 0..<min(distance, n) {
           let hash = _InboundKey(keys[j], form: 1).hash(hashing)
           ring[j & 31] = hash
-          table.prefetch(hash: hash)
+          table.prefetchPair(hash: hash)
         }
         for i in 0..<n {
           let ahead = i &+ distance
           if ahead < n {
             let hash = _InboundKey(keys[ahead], form: 1).hash(hashing)
             ring[ahead & 31] = hash
-            table.prefetch(hash: hash)
+            table.prefetchPair(hash: hash)
           }
           results[i] = SALookupResult(id: table.find(_InboundKey(keys[i], form: 1), hash: ring[i & 31], mark: keys[i].mark))
         }

@@ -139,7 +139,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
     if inboundMode == .kernel {
       // One form: a software pipeline keeps `distance` misses in flight at every step
       // (hash and prefetch key i + distance, then probe key i).
-      let distance = 12
+      let distance = 16
       withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 32) { ring in
         let n = keys.count
         for j in 0..<min(distance, n) {

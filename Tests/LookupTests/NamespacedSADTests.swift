@@ -29,7 +29,7 @@ struct NamespacedSADTests {
     var sad = NamespacedSAD(inboundMode: mode, maximumPerNamespace: 8)
     var ids: [UInt32: UInt32] = [:]
     for vm in 1...200 {
-      let namespace = sad.registry.register(try VirtualMachineIdentity(vlan: vm % 7, mac: 0x0200_0000_0000 + UInt64(vm)))
+      let namespace = sad.namespace(for: try VirtualMachineIdentity(vlan: vm % 7, mac: 0x0200_0000_0000 + UInt64(vm)))
       ids[namespace] = try sad.insert(try SecurityAssociation(spi: 0xC000_0001, destination: v4("10.0.0.1"), namespace: namespace))
     }
     #expect(sad.count == 200)
@@ -98,5 +98,33 @@ struct NamespacedSADTests {
     #expect(throws: LookupError.spiRangeExhausted(namespace: 1, low: 0x2000, high: 0x2000)) {
       try sad.allocateSPI(namespace: 1, destination: v4("10.0.0.1"), in: 0x2000...0x2000, using: &rng)
     }
+  }
+
+  @Test func reservationsCountAgainstTheCapAndAreTakenByTheirSA() throws {
+    var sad = NamespacedSAD(inboundMode: .kernel, maximumPerNamespace: 3)
+    var rng = SeededGenerator(seed: 4)
+    let any = try sad.allocateSPI(namespace: 1, destination: nil, using: &rng)
+    _ = try sad.allocateSPI(namespace: 1, destination: v4("10.0.0.1"), using: &rng)
+    try sad.insert(try SecurityAssociation(spi: 0x9999, destination: v4("10.0.0.1"), namespace: 1))
+    #expect(sad.occupancy(ofNamespace: 1) == 3)
+    #expect(throws: LookupError.namespaceFull(namespace: 1, limit: 3)) {
+      try sad.allocateSPI(namespace: 1, destination: v4("10.0.0.2"), using: &rng)
+    }
+    #expect(throws: LookupError.namespaceFull(namespace: 1, limit: 3)) {
+      try sad.insert(try SecurityAssociation(spi: 0x9998, destination: v4("10.0.0.1"), namespace: 1))
+    }
+    // An SA with the SPI reserved for every destination takes that reservation's place.
+    try sad.insert(try SecurityAssociation(spi: any, destination: v4("10.0.0.7"), namespace: 1))
+    #expect(sad.reservationCount == 1 && sad.occupancy(ofNamespace: 1) == 3)
+    sad.checkInvariants()
+  }
+
+  @Test func newVMsNeverGetANamespaceThatStillHasSAs() throws {
+    var sad = NamespacedSAD(inboundMode: .kernel, maximumPerNamespace: 10)
+    // SAs put straight into namespace 1 (no VM registered for it).
+    try sad.insert(try SecurityAssociation(spi: 0x4444, destination: v4("10.0.0.1"), namespace: 1))
+    let vm = sad.namespace(for: try VirtualMachineIdentity(vlan: 5, mac: 0xAB))
+    #expect(vm != 1)
+    #expect(sad.lookup(SALookupKey(destination: v4("10.0.0.1"), spi: 0x4444, namespace: vm)) == .none)
   }
 }

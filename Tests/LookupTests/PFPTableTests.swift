@@ -94,9 +94,10 @@ struct PFPTableTests {
             == PFPLookupResult(policy: PolicyLookupResult(index: index, action: .allow), sa: 999, outcome: .wildcard))
     #expect(table.lookup(flow("10.0.0.1", "192.168.0.1", sport: 1, dport: 80)).sa == 1000, "bound flows keep their SA")
     // A key manager that ignores the cap is refused with a typed error.
-    let stray = PFPAcquire(sequence: 99, policyIndex: index, selector: pfpPolicy().selector, isWildcard: false,
-                           key: PFPKey(flow: flow("10.0.0.1", "192.168.0.1", sport: 9, dport: 80), policyIndex: index,
-                                       flags: .fourTuple, direction: .out), time: 0)
+    var stray = wildcard
+    stray.isWildcard = false
+    stray.key = PFPKey(flow: flow("10.0.0.1", "192.168.0.1", sport: 9, dport: 80), policyIndex: index, flags: .fourTuple,
+                       direction: .out)
     #expect(throws: LookupError.self) { try table.bind(stray, to: 5000) }
     #expect(table.counters.bindsRefused == 1)
     // Unbinding one SA frees a place under the cap.
@@ -192,5 +193,58 @@ struct PFPTableTests {
     #expect(throws: IPXfrmWriteError.self) { try IPXfrmWriter.batch(policies: [policy]) }
     let bad = text.replacingOccurrences(of: "remote-port", with: "remote-prt")
     #expect(throws: FormatError.self) { try IPXfrmReader.read(bad, file: "pfp") }
+  }
+
+  @Test func pendingACQUIREsCountAgainstTheCap() throws {
+    var table = Table(configuration: PFPConfiguration(capPerPolicy: 2))
+    try table.insert(pfpPolicy())
+    var outcomes: [PFPOutcome] = []
+    var acquires: [PFPAcquire] = []
+    for port: UInt16 in 1...4 {
+      outcomes.append(table.resolve(flow("10.0.0.1", "192.168.0.1", sport: port, dport: 80), now: 0).outcome)
+      if let acquire = table.nextAcquire() { acquires.append(acquire) }
+    }
+    #expect(acquires.map(\.isWildcard) == [false, false, true], "two flow ACQUIREs pending reach the cap of 2")
+    #expect(outcomes == [.acquireSent, .acquireSent, .acquireSent, .acquirePending])
+  }
+
+  @Test func bindRefusesACQUIREsOfARemovedOrReplacedPolicyAndInconsistentOnes() throws {
+    var table = Table()
+    let index = try table.insert(pfpPolicy())
+    _ = table.resolve(flow("10.0.0.1", "192.168.0.1", sport: 1, dport: 80), now: 0)
+    let next = table.nextAcquire()
+    let acquire = try #require(next)
+    var forged = acquire
+    forged.isWildcard = true
+    #expect(throws: LookupError.policyNotFound(index: index)) { try table.bind(forged, to: 5) }
+    try table.remove(index)
+    var again = pfpPolicy()
+    again.index = index
+    try table.insert(again)
+    #expect(throws: LookupError.policyNotFound(index: index)) { try table.bind(acquire, to: 5) }
+    #expect(table.bindings.isEmpty && table.counters.bindsRefused == 2)
+  }
+
+  @Test func keysOfDifferentFlowsDoNotCollideUnderEverySeed() {
+    // Two keys whose small fields XOR to the same word (proto 6 vs 17, ports 1000 vs 1000^6^17).
+    let tcp = PFPKey(source: 0, destination: 0, policyIndex: 9, sourcePort: 1000, destinationPort: 0, proto: 6, dscp: 0,
+                     isWildcard: false)
+    let udp = PFPKey(source: 0, destination: 0, policyIndex: 9, sourcePort: 1000 ^ 6 ^ 17, destinationPort: 0, proto: 17,
+                     dscp: 0, isWildcard: false)
+    #expect((1...50).contains { seed in tcp.seededHash(UInt64(seed)) != udp.seededHash(UInt64(seed)) })
+    #expect(tcp.seededHash(1) != udp.seededHash(1))
+  }
+
+  @Test func batchesStayAtomicOverAFlowCache() throws {
+    var table = PFPTable<FlowCache<TupleSpaceTable>>(spd: FlowCache(base: TupleSpaceTable(),
+                                                                     configuration: try FlowCacheConfiguration()))
+    let kept = try table.insert(pfpPolicy())
+    let f = flow("10.0.0.1", "192.168.0.1", sport: 1, dport: 80)
+    let before = table.lookup(f)
+    #expect(throws: BatchUpdateError.self) {
+      try table.applyAtomically([.remove(kept), .insert(Policy(selector: selector("10.0.0.0/8", "0.0.0.0/0"), direction: .out)),
+                                 .remove(12345)])
+    }
+    #expect(table.lookup(f) == before && table.count == 1)
   }
 }

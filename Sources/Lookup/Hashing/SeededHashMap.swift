@@ -82,10 +82,18 @@ public struct SeededHashMap<Key: SeededHashable & Sendable, Value: Sendable>: Se
     return old
   }
 
-  /// Removes every entry for which `shouldRemove` holds.
+  /// Removes every entry for which `shouldRemove` holds, in place (no allocation).
+  /// `shouldRemove` may be called more than once for an entry a backward shift moves.
   public mutating func removeAll(where shouldRemove: (Key, Value) -> Bool) {
-    let doomed = _entries.compactMap { $0 }.filter { shouldRemove($0.key, $0.value) }.map(\.key)
-    for key in doomed { removeValue(forKey: key) }
+    var i = 0
+    while i < _entries.count {
+      // A removal may shift a later entry into slot i: look at slot i again before moving on.
+      guard let entry = _entries[i], shouldRemove(entry.key, entry.value) else {
+        i += 1
+        continue
+      }
+      removeValue(forKey: entry.key)
+    }
   }
 
   /// Every (key, value), in table order.

@@ -11,17 +11,19 @@ public struct PFPKey: Hashable, Sendable, SeededHashable {
   public var proto: UInt8
   public var dscp: UInt8
   public var isWildcard: Bool
+  /// The packet's per-VM namespace: VMs sharing a PFP policy get SAs of their own.
+  public var namespace: UInt32
 
   /// The wildcard key of a policy.
   @inlinable
   public static func wildcard(policyIndex: UInt32) -> PFPKey {
     PFPKey(source: 0, destination: 0, policyIndex: policyIndex, sourcePort: 0, destinationPort: 0, proto: 0, dscp: 0,
-           isWildcard: true)
+           isWildcard: true, namespace: 0)
   }
 
   @inlinable
   public init(source: UInt128, destination: UInt128, policyIndex: UInt32, sourcePort: UInt16, destinationPort: UInt16,
-              proto: UInt8, dscp: UInt8, isWildcard: Bool) {
+              proto: UInt8, dscp: UInt8, isWildcard: Bool, namespace: UInt32 = 0) {
     self.source = source
     self.destination = destination
     self.policyIndex = policyIndex
@@ -30,6 +32,7 @@ public struct PFPKey: Hashable, Sendable, SeededHashable {
     self.proto = proto
     self.dscp = dscp
     self.isWildcard = isWildcard
+    self.namespace = namespace
   }
 
   /// The key `flow` derives from a policy with `flags` in `direction`.
@@ -44,14 +47,16 @@ public struct PFPKey: Hashable, Sendable, SeededHashable {
               policyIndex: policyIndex, sourcePort: takeSourcePort ? flow.sourcePort : 0,
               destinationPort: takeDestinationPort ? flow.destinationPort : 0,
               proto: flags.contains(.proto) ? flow.proto : 0, dscp: flags.contains(.dscp) ? flow.dscp : 0,
-              isWildcard: false)
+              isWildcard: false, namespace: flow.namespace)
   }
 
+  /// Each word is its own step of the seeded chain (folding two words into one before mixing
+  /// would let keys collide under every seed).
   @inlinable
   public func seededHash(_ seed: UInt64) -> UInt64 {
-    let small = UInt64(policyIndex) << 32 | UInt64(sourcePort) << 16 | UInt64(destinationPort)
-    let tiny = UInt64(proto) << 16 | UInt64(dscp) << 8 | (isWildcard ? 1 : 0)
-    return SeededHash.mix(SeededHash.mix(SeededHash.mix(seed ^ tiny, small), source), destination)
+    let ports = UInt64(policyIndex) << 32 | UInt64(sourcePort) << 16 | UInt64(destinationPort)
+    let small = UInt64(namespace) << 32 | UInt64(proto) << 16 | UInt64(dscp) << 8 | (isWildcard ? 1 : 0)
+    return SeededHash.mix(SeededHash.mix(SeededHash.mix(SeededHash.mix(seed, small), ports), source), destination)
   }
 }
 
@@ -74,14 +79,18 @@ public struct PFPAcquire: Hashable, Sendable {
   public var key: PFPKey
   /// The logical time it was sent.
   public var time: UInt64
+  /// Which insertion of the policy asked (`bind` refuses ACQUIREs of a removed or replaced policy).
+  public var policyInstance: UInt64
 
-  public init(sequence: UInt64, policyIndex: UInt32, selector: PolicySelector, isWildcard: Bool, key: PFPKey, time: UInt64) {
+  public init(sequence: UInt64, policyIndex: UInt32, selector: PolicySelector, isWildcard: Bool, key: PFPKey, time: UInt64,
+              policyInstance: UInt64) {
     self.sequence = sequence
     self.policyIndex = policyIndex
     self.selector = selector
     self.isWildcard = isWildcard
     self.key = key
     self.time = time
+    self.policyInstance = policyInstance
   }
 }
 
@@ -122,7 +131,7 @@ public struct PFPCounters: Hashable, Sendable {
   public var queueDrops = 0
   /// ACQUIREs refused because the larval table was full of unexpired keys.
   public var larvalDrops = 0
-  /// Larval keys that expired without an SA.
+  /// Larval keys found expired (when their key came back, or when a full larval table was purged).
   public var larvalExpired = 0
   /// `bind` calls refused (cap reached, unknown policy, id in use).
   public var bindsRefused = 0

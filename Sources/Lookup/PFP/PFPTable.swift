@@ -13,10 +13,12 @@
 //   `xfrm_state_find` → `km_query`: if an ACQUIRE for the key is pending (a larval key
 //   younger than `larvalLifetime` in the caller's logical time) nothing is sent again;
 //   otherwise an ACQUIRE (policy, derived selector, sequence number) is queued for the key
-//   manager. Bounds, all counted: a per-policy cap on bound SAs (default 64) — past it the
-//   flow uses the policy's wildcard SA, or ACQUIREs it once; a bounded queue (drops when
-//   full); a bounded larval table (expired keys purged when full, then new ACQUIREs refused).
-//   The key manager answers with `bind(_:to:)`, which refuses to go past the cap.
+//   manager. Bounds, all counted: a per-policy cap on SAs (default 64), counting bound SAs
+//   and ACQUIREs still pending — past it the flow uses the policy's wildcard SA, or ACQUIREs
+//   it once; a bounded queue (drops when full); a bounded larval table (expired keys purged
+//   when full — only when one can have expired — then new ACQUIREs refused). The key manager
+//   answers with `bind(_:to:)`, which checks the ACQUIRE came from this table for the policy
+//   as it is now and refuses to go past the cap.
 //
 // Complexity
 //   lookup: the SPD's lookup + two hash probes (policy state, binding); resolve on a miss
@@ -34,6 +36,9 @@
 //   A value type. `lookup` does not mutate; `resolve`, `bind` and the updates do.
 
 /// PFP SAs over an SPD. See the file comment.
+///
+/// `applyAtomically` goes through the SPD's own all-or-nothing batch, so a PFP table over a
+/// reference-type SPD (a `FlowCache`) stays atomic too.
 public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
   public typealias Key = FlowKey
   public typealias Result = PFPLookupResult
@@ -45,32 +50,44 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
     @usableFromInline var flags: PFPFlags
     @usableFromInline var direction: PolicyDirection
     @usableFromInline var selector: PolicySelector
+    /// Which insertion of the policy this is (ACQUIREs of an earlier one are refused by `bind`).
+    @usableFromInline var instance: UInt64
+    /// Packet-derived SAs bound.
     @usableFromInline var bound: Int
+    /// Packet-derived ACQUIREs pending (larval keys), counted against the cap with `bound`.
+    @usableFromInline var pending: Int
     @usableFromInline var wildcardSA: UInt32
   }
 
   /// The SPD beneath.
   public private(set) var spd: SPD
-  public var configuration: PFPConfiguration
+  /// The limits, fixed when the table is made (the queue is allocated to its capacity).
+  public let configuration: PFPConfiguration
   public private(set) var counters = PFPCounters()
   @usableFromInline internal var _policies: SeededHashMap<UInt32, _PolicyState>
   @usableFromInline internal var _bindings: SeededHashMap<PFPKey, UInt32>
   internal var _keyOfSA: SeededHashMap<UInt32, PFPKey>
   internal var _larval: SeededHashMap<PFPKey, UInt64>
+  /// No larval key expires before this time (so a full larval table is purged only when one can have).
+  internal var _earliestLarvalExpiry: UInt64 = .max
   internal var _queue: [PFPAcquire?]
   internal var _queueHead = 0
   internal var _queueCount = 0
   internal var _nextSequence: UInt64 = 1
+  internal var _nextInstance: UInt64 = 1
 
   public init(spd: SPD = SPD(), configuration: PFPConfiguration = PFPConfiguration(),
               seed: UInt64 = SeededHash.randomSeed()) {
     self.spd = spd
-    self.configuration = configuration
+    var limits = configuration
+    limits.queueCapacity = max(1, limits.queueCapacity)
+    limits.maximumLarval = max(1, limits.maximumLarval)
+    self.configuration = limits
     _policies = SeededHashMap(seed: SeededHash.mix(seed, UInt64(1)))
     _bindings = SeededHashMap(seed: SeededHash.mix(seed, UInt64(2)))
     _keyOfSA = SeededHashMap(seed: SeededHash.mix(seed, UInt64(3)))
     _larval = SeededHashMap(seed: SeededHash.mix(seed, UInt64(4)))
-    _queue = Array(repeating: nil, count: configuration.queueCapacity)
+    _queue = Array(repeating: nil, count: limits.queueCapacity)
     for policy in spd.policies where !policy.populateFromPacket.isEmpty { _track(policy) }
   }
 
@@ -94,10 +111,11 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
     return PFPLookupResult(policy: decision, sa: 0, outcome: .missing)
   }
 
+  /// Whether the policy's packet-derived SAs, bound and pending, have reached the cap.
   @inlinable
   internal func _atCap(_ state: _PolicyState) -> Bool {
     guard let cap = configuration.capPerPolicy else { return false }
-    return state.bound >= cap
+    return state.bound + state.pending >= cap
   }
 
   /// `lookup`, and on a miss the ACQUIRE step (see the file comment). `now` is the caller's
@@ -111,46 +129,100 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
     case .wildcard: counters.wildcardHits += 1; return result
     default: break
     }
-    guard let state = _policies[result.policy.index] else { return result }
-    var key = PFPKey(flow: flow, policyIndex: result.policy.index, flags: state.flags, direction: state.direction)
-    let capped = _atCap(state)
-    if capped { key = .wildcard(policyIndex: result.policy.index) }
+    let index = result.policy.index
+    guard var state = _policies[index] else { return result }
+    var key = PFPKey(flow: flow, policyIndex: index, flags: state.flags, direction: state.direction)
     if let expiry = _larval[key] {
       if expiry > now {
         counters.acquiresSuppressed += 1
         result.outcome = .acquirePending
         return result
       }
-      _larval.removeValue(forKey: key)
+      _removeLarval(key)
       counters.larvalExpired += 1
+      state = _policies[index] ?? state
+    }
+    let capped = _atCap(state)
+    if capped {
+      key = .wildcard(policyIndex: index)
+      if let expiry = _larval[key] {
+        if expiry > now {
+          counters.acquiresSuppressed += 1
+          result.outcome = .acquirePending
+          return result
+        }
+        _removeLarval(key)
+        counters.larvalExpired += 1
+      }
     }
     guard _queueCount < _queue.count else {
       counters.queueDrops += 1
       result.outcome = .acquireDropped
       return result
     }
-    if _larval.count >= configuration.maximumLarval {
-      let before = _larval.count
-      _larval.removeAll { _, expiry in expiry <= now }
-      counters.larvalExpired += before - _larval.count
-      guard _larval.count < configuration.maximumLarval else {
-        counters.larvalDrops += 1
-        result.outcome = .acquireDropped
-        return result
-      }
+    if _larval.count >= configuration.maximumLarval && now >= _earliestLarvalExpiry {
+      _purgeExpiredLarval(now: now)
     }
-    let acquire = PFPAcquire(sequence: _nextSequence, policyIndex: result.policy.index,
+    guard _larval.count < configuration.maximumLarval else {
+      counters.larvalDrops += 1
+      result.outcome = .acquireDropped
+      return result
+    }
+    let acquire = PFPAcquire(sequence: _nextSequence, policyIndex: index,
                              selector: Self._derivedSelector(state.selector, key: key, flags: state.flags,
                                                              direction: state.direction),
-                             isWildcard: capped, key: key, time: now)
+                             isWildcard: capped, key: key, time: now, policyInstance: state.instance)
     _nextSequence += 1
     _queue[(_queueHead + _queueCount) % _queue.count] = acquire
     _queueCount += 1
-    _larval.updateValue(now &+ configuration.larvalLifetime, forKey: key)
+    _addLarval(key, expiry: now &+ configuration.larvalLifetime)
     counters.acquiresSent += 1
     if capped { counters.acquiresCapped += 1 }
     result.outcome = .acquireSent
     return result
+  }
+
+  // MARK: Larval keys
+
+  private mutating func _addLarval(_ key: PFPKey, expiry: UInt64) {
+    _larval.updateValue(expiry, forKey: key)
+    _earliestLarvalExpiry = min(_earliestLarvalExpiry, expiry)
+    if !key.isWildcard, var state = _policies[key.policyIndex] {
+      state.pending += 1
+      _policies.updateValue(state, forKey: key.policyIndex)
+    }
+  }
+
+  private mutating func _removeLarval(_ key: PFPKey) {
+    guard _larval.removeValue(forKey: key) != nil else { return }
+    if !key.isWildcard, var state = _policies[key.policyIndex] {
+      state.pending -= 1
+      _policies.updateValue(state, forKey: key.policyIndex)
+    }
+  }
+
+  /// Drops every expired larval key (in place, no allocation) and recomputes the earliest expiry.
+  private mutating func _purgeExpiredLarval(now: UInt64) {
+    var expiredPerPolicy: [UInt32: Int] = [:]
+    var earliest = UInt64.max
+    var expired = 0
+    _larval.removeAll { key, expiry in
+      if expiry <= now {
+        expired += 1
+        if !key.isWildcard { expiredPerPolicy[key.policyIndex, default: 0] += 1 }
+        return true
+      }
+      earliest = min(earliest, expiry)
+      return false
+    }
+    for (index, n) in expiredPerPolicy {
+      if var state = _policies[index] {
+        state.pending -= n
+        _policies.updateValue(state, forKey: index)
+      }
+    }
+    counters.larvalExpired += expired
+    _earliestLarvalExpiry = earliest
   }
 
   /// The SA selector of a derived key: flagged fields exact from the packet, the rest the policy's.
@@ -191,11 +263,15 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
 
   /// Binds SA `id` (added to the SAD by the key manager) to what `acquire` asked for: the
   /// flow's derived key, or the policy's wildcard SA. Clears the larval key.
-  /// - Throws: `.capacityExceeded` when the policy already has `capPerPolicy` SAs,
-  ///   `.policyNotFound` when the policy is gone or has no PFP flags, `.securityAssociationExists`
-  ///   when `id` is bound already or the key has an SA.
+  /// - Throws: `.policyNotFound` when the policy is gone, was replaced since the ACQUIRE, or the
+  ///   ACQUIRE's fields disagree with each other; `.capacityExceeded` when the policy already
+  ///   has `capPerPolicy` SAs; `.securityAssociationExists` when `id` is bound already or the
+  ///   key has an SA.
   public mutating func bind(_ acquire: PFPAcquire, to id: UInt32) throws(LookupError) {
-    guard var state = _policies[acquire.policyIndex] else {
+    let key = acquire.key
+    guard var state = _policies[key.policyIndex], acquire.policyIndex == key.policyIndex,
+          acquire.isWildcard == key.isWildcard, acquire.policyInstance == state.instance
+    else {
       counters.bindsRefused += 1
       throw .policyNotFound(index: acquire.policyIndex)
     }
@@ -203,27 +279,29 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
       counters.bindsRefused += 1
       throw .securityAssociationExists(existingID: id)
     }
-    if let existing = _bindings[acquire.key] {
+    if let existing = _bindings[key] {
       counters.bindsRefused += 1
       throw .securityAssociationExists(existingID: existing)
     }
-    if acquire.isWildcard {
+    let wasPending = !key.isWildcard && _larval[key] != nil
+    if key.isWildcard {
       guard state.wildcardSA == 0 else {
         counters.bindsRefused += 1
         throw .securityAssociationExists(existingID: state.wildcardSA)
       }
       state.wildcardSA = id
     } else {
-      if let cap = configuration.capPerPolicy, state.bound >= cap {
+      // Its own pending ACQUIRE is already counted in `pending`; it moves to `bound`.
+      if let cap = configuration.capPerPolicy, state.bound + state.pending - (wasPending ? 1 : 0) >= cap {
         counters.bindsRefused += 1
-        throw .capacityExceeded("policy \(acquire.policyIndex) already has its cap of \(cap) PFP SAs")
+        throw .capacityExceeded("policy \(key.policyIndex) already has its cap of \(cap) PFP SAs")
       }
       state.bound += 1
     }
-    _policies.updateValue(state, forKey: acquire.policyIndex)
-    _bindings.updateValue(id, forKey: acquire.key)
-    _keyOfSA.updateValue(acquire.key, forKey: id)
-    _larval.removeValue(forKey: acquire.key)
+    _policies.updateValue(state, forKey: key.policyIndex)
+    _bindings.updateValue(id, forKey: key)
+    _keyOfSA.updateValue(key, forKey: id)
+    _removeLarval(key)
   }
 
   /// Forgets SA `id` (deleted or expired in the SAD); its flows ACQUIRE again.
@@ -272,17 +350,44 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
   @discardableResult
   public mutating func remove(_ index: UInt32) throws(LookupError) -> Policy {
     let policy = try spd.remove(index)
-    if _policies.removeValue(forKey: index) != nil {
-      for (key, sa) in _bindings.entries where key.policyIndex == index { _keyOfSA.removeValue(forKey: sa) }
-      _bindings.removeAll { key, _ in key.policyIndex == index }
-      _larval.removeAll { key, _ in key.policyIndex == index }
-    }
+    _forget(index)
     return policy
+  }
+
+  /// All or nothing through the SPD's own batch; the PFP state follows the applied changes.
+  @discardableResult
+  public mutating func applyAtomically(_ changes: [StructureChange<Policy, UInt32>])
+  throws(BatchUpdateError) -> BatchUpdateResult<Policy, UInt32> {
+    let result = try spd.applyAtomically(changes)
+    var inserted = result.insertedIDs.makeIterator()
+    for change in changes {
+      switch change {
+      case .insert(let policy):
+        guard let index = inserted.next() else { continue }
+        if !policy.populateFromPacket.isEmpty {
+          var stored = policy
+          stored.index = index
+          _track(stored)
+        }
+      case .remove(let index):
+        _forget(index)
+      }
+    }
+    return result
   }
 
   private mutating func _track(_ policy: Policy) {
     _policies.updateValue(_PolicyState(flags: policy.populateFromPacket, direction: policy.direction,
-                                       selector: policy.selector, bound: 0, wildcardSA: 0), forKey: policy.index)
+                                       selector: policy.selector, instance: _nextInstance, bound: 0, pending: 0,
+                                       wildcardSA: 0), forKey: policy.index)
+    _nextInstance += 1
+  }
+
+  private mutating func _forget(_ index: UInt32) {
+    guard _policies.removeValue(forKey: index) != nil else { return }
+    for (key, sa) in _bindings.entries where key.policyIndex == index { _keyOfSA.removeValue(forKey: sa) }
+    _bindings.removeAll { key, _ in key.policyIndex == index }
+    _larval.removeAll { key, _ in key.policyIndex == index }
   }
 
   public var memoryFootprint: Int {

@@ -9,7 +9,8 @@
 //   table per namespace would add a dependent probe and waste a half-empty table per VM).
 //   What this structure adds around it is the context management:
 //   - `NamespaceRegistry`: VLAN + MAC → a dense namespace id, found per packet by one probe;
-//   - a per-namespace cap on SAs (a VM cannot exhaust the host's table), with a typed error;
+//   - a per-namespace cap on SAs plus SPI reservations (a VM cannot exhaust the host's table
+//     or hoard SPIs), with a typed error;
 //   - an SPI allocator per (namespace, destination, protocol): random unused SPIs from a
 //     range, reserved until the SA arrives or the reservation is released, and a typed error
 //     when the range is exhausted (the kernel's `XFRM_MSG_ALLOCSPI`);
@@ -46,13 +47,14 @@ public struct NamespacedSAD: SecurityAssociationDatabase, Sendable {
   }
 
   @usableFromInline internal var _table: SPIHashTable
-  /// The VMs' namespaces.
-  public var registry: NamespaceRegistry
+  /// The VMs' namespaces (change them through `namespace(for:)` and `removeNamespace`).
+  public private(set) var registry: NamespaceRegistry
   /// SAs plus reservations per (namespace, proto, SPI, destination).
   internal var _uses: [_SPIUse: Int] = [:]
   /// SAs plus reservations per (namespace, proto, SPI), any destination.
   internal var _usesAnyDestination: [_SPIUse: Int] = [:]
   internal var _reservations: [_SPIUse: Int] = [:]
+  internal var _reservedPerNamespace: [UInt32: Int] = [:]
   internal var _members: [UInt32: Set<UInt32>] = [:]
   /// The most SAs one namespace may hold.
   public var maximumPerNamespace: Int
@@ -76,6 +78,19 @@ public struct NamespacedSAD: SecurityAssociationDatabase, Sendable {
   /// The SAs a namespace holds.
   public func count(inNamespace namespace: UInt32) -> Int { _members[namespace]?.count ?? 0 }
 
+  /// SAs plus SPI reservations of a namespace: what its cap bounds.
+  public func occupancy(ofNamespace namespace: UInt32) -> Int {
+    count(inNamespace: namespace) + (_reservedPerNamespace[namespace] ?? 0)
+  }
+
+  /// The namespace of a VM, registering it when it is new (never with an id that still has
+  /// SAs or reservations).
+  public mutating func namespace(for identity: VirtualMachineIdentity) -> UInt32 {
+    let members = _members
+    let reserved = _reservedPerNamespace
+    return registry.register(identity) { members[$0] != nil || reserved[$0] != nil }
+  }
+
   // MARK: Lookup
 
   @inlinable
@@ -94,18 +109,38 @@ public struct NamespacedSAD: SecurityAssociationDatabase, Sendable {
 
   @discardableResult
   public mutating func insert(_ sa: SecurityAssociation) throws(LookupError) -> UInt32 {
-    let members = count(inNamespace: sa.namespace)
-    guard members < maximumPerNamespace else { throw .namespaceFull(namespace: sa.namespace, limit: maximumPerNamespace) }
-    let id = try _table.insert(sa)
     let use = _use(of: sa)
-    if let reserved = _reservations[use] {
-      // The SA takes the place of its reservation.
-      _reservations[use] = reserved > 1 ? reserved - 1 : nil
-    } else {
-      _count(use, by: 1)
+    let reservation = _reservation(consumedBy: use)
+    // An SA taking its reservation's place does not change the namespace's occupancy.
+    guard reservation != nil || occupancy(ofNamespace: sa.namespace) < maximumPerNamespace else {
+      throw .namespaceFull(namespace: sa.namespace, limit: maximumPerNamespace)
     }
+    let id = try _table.insert(sa)
+    if let reservation { _release(reservation) }
+    _count(use, by: 1)
     _members[sa.namespace, default: []].insert(id)
     return id
+  }
+
+  /// The reservation an SA with this use takes up: one for its exact destination, else one
+  /// for every destination, else — for an {SPI}-form SA — any of its SPI.
+  private func _reservation(consumedBy use: _SPIUse) -> _SPIUse? {
+    if _reservations[use] != nil { return use }
+    let everyDestination = _SPIUse(namespace: use.namespace, proto: use.proto, spi: use.spi, destination: nil)
+    if _reservations[everyDestination] != nil { return everyDestination }
+    if use.destination == nil {
+      return _reservations.keys.first { $0.namespace == use.namespace && $0.proto == use.proto && $0.spi == use.spi }
+    }
+    return nil
+  }
+
+  /// Drops one reservation and its use count.
+  private mutating func _release(_ use: _SPIUse) {
+    guard let reserved = _reservations[use] else { return }
+    _reservations[use] = reserved > 1 ? reserved - 1 : nil
+    let perNamespace = (_reservedPerNamespace[use.namespace] ?? 1) - 1
+    _reservedPerNamespace[use.namespace] = perNamespace > 0 ? perNamespace : nil
+    _count(use, by: -1)
   }
 
   @discardableResult
@@ -124,10 +159,8 @@ public struct NamespacedSAD: SecurityAssociationDatabase, Sendable {
     let ids = (_members[namespace] ?? []).sorted()
     var removed: [SecurityAssociation] = []
     for id in ids { if let sa = try? remove(id) { removed.append(sa) } }
-    _reservations = _reservations.filter { use, count in
-      guard use.namespace == namespace else { return true }
-      _count(use, by: -count)
-      return false
+    for (use, count) in _reservations where use.namespace == namespace {
+      for _ in 0..<count { _release(use) }
     }
     registry.release(namespace)
     return removed
@@ -170,6 +203,10 @@ public struct NamespacedSAD: SecurityAssociationDatabase, Sendable {
     guard range.lowerBound >= minimum, proto != .ipcomp || range.upperBound <= 0xFFFF else {
       throw .invalidSPIRange(low: range.lowerBound, high: range.upperBound)
     }
+    // Reservations count against the namespace's cap, so a VM cannot hoard SPIs either.
+    guard occupancy(ofNamespace: namespace) < maximumPerNamespace else {
+      throw .namespaceFull(namespace: namespace, limit: maximumPerNamespace)
+    }
     func free(_ spi: UInt32) -> Bool { !isSPIInUse(spi, namespace: namespace, proto: proto, destination: destination) }
     var chosen: UInt32?
     // Random probes first (what the kernel does); they succeed quickly unless the range is nearly full.
@@ -193,6 +230,7 @@ public struct NamespacedSAD: SecurityAssociationDatabase, Sendable {
     }
     let use = _SPIUse(namespace: namespace, proto: proto, spi: spi, destination: destination)
     _reservations[use, default: 0] += 1
+    _reservedPerNamespace[namespace, default: 0] += 1
     _count(use, by: 1)
     return spi
   }
@@ -209,9 +247,8 @@ public struct NamespacedSAD: SecurityAssociationDatabase, Sendable {
   @discardableResult
   public mutating func releaseSPI(_ spi: UInt32, namespace: UInt32, destination: IPAddress?, proto: IPsecProtocol = .esp) -> Bool {
     let use = _SPIUse(namespace: namespace, proto: proto, spi: spi, destination: destination)
-    guard let reserved = _reservations[use] else { return false }
-    _reservations[use] = reserved > 1 ? reserved - 1 : nil
-    _count(use, by: -1)
+    guard _reservations[use] != nil else { return false }
+    _release(use)
     return true
   }
 
@@ -244,5 +281,8 @@ public struct NamespacedSAD: SecurityAssociationDatabase, Sendable {
     for sa in securityAssociations { uses[_use(of: sa), default: 0] += 1 }
     precondition(uses == _uses, "NamespacedSAD: SPI use counts differ")
     precondition(_members.values.reduce(0) { $0 + $1.count } == count, "NamespacedSAD: namespace members differ")
+    var reserved: [UInt32: Int] = [:]
+    for (use, n) in _reservations { reserved[use.namespace, default: 0] += n }
+    precondition(reserved == _reservedPerNamespace, "NamespacedSAD: reservations per namespace differ")
   }
 }

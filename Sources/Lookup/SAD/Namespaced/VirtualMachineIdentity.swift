@@ -49,16 +49,24 @@ public struct NamespaceRegistry: Sendable {
     _index.find(hash: Self._hash(seed: _index.seed, identity)) { _identities[Int($0)] == identity }.map { $0 + 1 }
   }
 
-  /// The namespace of a VM, registering it when it is new.
-  public mutating func register(_ identity: VirtualMachineIdentity) -> UInt32 {
+  /// The namespace of a VM, registering it when it is new. A new VM never gets an id for
+  /// which `isTaken` holds (e.g. one that still has SAs); such ids are skipped for good.
+  public mutating func register(_ identity: VirtualMachineIdentity, avoiding isTaken: (UInt32) -> Bool = { _ in false })
+  -> UInt32 {
     if let existing = namespace(of: identity) { return existing }
-    let slot: UInt32
-    if let free = _free.popLast() {
-      slot = free
-      _identities[Int(slot)] = identity
-    } else {
+    var slot = UInt32.max
+    while let free = _free.popLast() {
+      if !isTaken(free + 1) {
+        slot = free
+        break
+      }
+    }
+    if slot == UInt32.max {
+      while isTaken(UInt32(_identities.count) + 1) { _identities.append(nil) }
       slot = UInt32(_identities.count)
       _identities.append(identity)
+    } else {
+      _identities[Int(slot)] = identity
     }
     let identities = _identities
     let seed = _index.seed

@@ -1,5 +1,6 @@
 /// One inbound SA as the SPI hash table stores it: everything an inbound lookup needs, in
-/// one 64-byte cache line, so a lookup that hits costs one cache miss.
+/// one 64-byte cache line. A lookup reads its home bucket and the next one (adjacent lines,
+/// requested together), so a hit costs one round trip to memory.
 ///
 /// `form` is the key form the SA is registered under (`InboundMatch.rawValue`: 0 {SPI},
 /// 1 {SPI, dst}, 2 {SPI, dst, src}); fields outside the form are stored as zero so that
@@ -113,8 +114,8 @@ internal struct _InboundKey: Hashable, Sendable {
     return SeededHash.mix(hashing.seed, folded)
   }
 
-  /// Zero exactly when `bucket` holds this key (an empty bucket never does: no key has SPI 0),
-  /// computed without branches.
+  /// Zero exactly when `bucket` holds this key (an empty bucket is all zeros and never does:
+  /// every key's protocol is ESP, AH or IPcomp, none of them 0), computed without branches.
   @inlinable @inline(__always)
   func difference(from bucket: UnsafePointer<_InboundBucket>) -> UInt64 {
     let header = UInt64(spi) | UInt64(namespace) << 32

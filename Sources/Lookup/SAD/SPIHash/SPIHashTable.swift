@@ -17,13 +17,14 @@
 //   source, pass 2 the wildcard source. Full SAs live in a slot array beside both indexes.
 //
 // Complexity (n SAs)
-//   inbound lookup O(1) expected: one hash, one cache line (kernel mode; ≤ 3 in RFC 4301
-//   mode when all three forms are in use); outbound O(1 + SAs sharing the bydst key);
+//   inbound lookup O(1) expected: one hash and one round trip to memory for two adjacent
+//   buckets (kernel mode; up to three in RFC 4301 mode when all three forms are in use); outbound O(1 + SAs sharing the bydst key);
 //   insert/remove O(1) expected (amortised over doubling).
 //
 // Memory
 //   64 bytes per bucket at a load of at most 1/2 (128–256 B per SA) for the inbound table,
-//   plus the full `SecurityAssociation` per slot and two 4-byte-per-slot indexes.
+//   plus the full `SecurityAssociation` per slot, the id index, and the outbound index (a
+//   map of bydst keys to list heads and two 4-byte links per slot): 350–900 B per SA in all.
 //   The one-cache-line bucket is the price of one miss per lookup.
 //
 // Good at / bad at

@@ -57,7 +57,7 @@ public enum StructureCatalog {
     + [
       StructureDescriptor(name: "sad-linear", kind: .sad, summary: "LinearSAD: list scanned newest first, the reference SAD"),
       StructureDescriptor(name: "sad-spi", kind: .sad,
-                          summary: "SPIHashTable: one cache line per inbound lookup (kernel or RFC 4301 precedence)"),
+                          summary: "SPIHashTable: one memory round trip per inbound lookup (kernel or RFC 4301 precedence)"),
       StructureDescriptor(name: "sad-ns", kind: .sad,
                           summary: "NamespacedSAD: per-VM SPI namespaces (VLAN + MAC), SPI allocator, per-VM caps"),
       StructureDescriptor(name: "pfp", kind: .pfp,

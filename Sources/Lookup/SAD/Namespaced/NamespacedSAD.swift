@@ -5,7 +5,7 @@
 //   space; with offload, every VM is such a context and two VMs may pick the same SPI. The
 //   namespace id is part of every SA key and every lookup, so equal SPIs in two namespaces
 //   never meet. Lookups go straight to one `SPIHashTable` whose bucket key already holds the
-//   namespace: one flat table gives one cache line per lookup whatever the number of VMs (a
+//   namespace: one flat table gives one memory round trip per lookup whatever the number of VMs (a
 //   table per namespace would add a dependent probe and waste a half-empty table per VM).
 //   What this structure adds around it is the context management:
 //   - `NamespaceRegistry`: VLAN + MAC → a dense namespace id, found per packet by one probe;

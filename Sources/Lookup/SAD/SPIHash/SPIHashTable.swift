@@ -1,4 +1,4 @@
-// SPIHashTable — the SAD as a datapath wants it: one cache line per inbound lookup.
+// SPIHashTable — the SAD as a datapath wants it: one memory round trip per inbound lookup.
 //
 // Idea
 //   Inbound lookups (every ESP/AH packet received) go to one open-addressing table whose

@@ -158,7 +158,7 @@ struct PFPTableTests {
     #expect(table.bindings.count <= 65)
     let c = table.counters
     #expect(c.resolves == 100_000)
-    #expect(c.resolves == c.instantiatedHits + c.wildcardHits + c.acquiresSent + c.acquiresSuppressed + c.queueDrops + c.larvalDrops,
+    #expect(c.resolves == c.instantiatedHits + c.wildcardHits + c.spreadHits + c.acquiresSent + c.acquiresSuppressed + c.queueDrops + c.larvalDrops,
             "every resolve is accounted for")
     #expect(refused == c.bindsRefused)
   }
@@ -246,5 +246,31 @@ struct PFPTableTests {
                                  .remove(12345)])
     }
     #expect(table.lookup(f) == before && table.count == 1)
+  }
+
+  @Test func spreadOverflowHashesFlowsOntoTheCappedSAsStickily() throws {
+    var table = Table(configuration: PFPConfiguration(capPerPolicy: 4, overflow: .spread))
+    let index = try table.insert(pfpPolicy())
+    var nextID: UInt32 = 100
+    for port: UInt16 in 1...4 { _ = table.resolve(flow("10.0.0.1", "192.168.0.1", sport: port, dport: 80), now: 0) }
+    _ = try answerAll(&table, nextID: &nextID)
+    #expect(table.boundCount(policyIndex: index) == 4)
+    var perSA: [UInt32: Int] = [:]
+    for port: UInt16 in 1000..<3000 {
+      let f = flow("10.0.0.1", "192.168.0.1", sport: port, dport: 80)
+      let first = table.resolve(f, now: 0)
+      #expect(first.outcome == .spread && (100..<104).contains(first.sa))
+      #expect(table.lookup(f).sa == first.sa, "a flow keeps its SA")
+      perSA[first.sa, default: 0] += 1
+    }
+    #expect(table.pendingAcquires == 0 && table.counters.acquiresCapped == 0, "no wildcard SA is asked for")
+    #expect(perSA.count == 4 && perSA.values.allSatisfy { $0 > 300 }, "2000 flows spread over 4 SAs: \(perSA)")
+    // Unbinding one SA keeps the ordinals dense: every overflow flow still gets a bound SA.
+    let unbound = table.unbind(101)
+    #expect(unbound)
+    for port: UInt16 in 1000..<1200 {
+      let sa = table.lookup(flow("10.0.0.1", "192.168.0.1", sport: port, dport: 80)).sa
+      #expect(sa == 0 || [100, 102, 103].contains(sa))
+    }
   }
 }

@@ -94,10 +94,23 @@ public struct PFPAcquire: Hashable, Sendable {
   }
 }
 
+/// What flows without an SA of their own get once their policy reached its cap.
+public enum PFPOverflow: String, Hashable, Sendable, CaseIterable {
+  /// The policy's wildcard SA (ACQUIREd once): the proposal for Linux — every overflow flow
+  /// shares one SA.
+  case wildcard
+  /// One of the policy's bound SAs, chosen by a seeded hash of the flow's derived key (Lookup's
+  /// extension): overflow flows spread over the capped SAs, and a flow keeps its SA while the
+  /// set of bound SAs does not change. No wildcard SA is needed.
+  case spread
+}
+
 /// Limits of a `PFPTable`; each refusal is counted in `PFPCounters`.
 public struct PFPConfiguration: Hashable, Sendable {
-  /// Packet-derived SAs per policy; past it, flows use (or ACQUIRE) the wildcard SA. nil = unlimited.
+  /// Packet-derived SAs per policy (bound plus pending); past it, see `overflow`. nil = unlimited.
   public var capPerPolicy: Int?
+  /// Where flows go once the cap is reached.
+  public var overflow: PFPOverflow
   /// ACQUIREs waiting to be drained; a full queue drops new ones.
   public var queueCapacity: Int
   /// Pending (larval) keys; expired ones are purged when the table is full, then new ACQUIREs are refused.
@@ -105,8 +118,10 @@ public struct PFPConfiguration: Hashable, Sendable {
   /// How long (logical time) an ACQUIRE suppresses repeats for its key (the kernel's `xfrm_acq_expires`, 30 s).
   public var larvalLifetime: UInt64
 
-  public init(capPerPolicy: Int? = 64, queueCapacity: Int = 1024, maximumLarval: Int = 4096, larvalLifetime: UInt64 = 30) {
+  public init(capPerPolicy: Int? = 64, overflow: PFPOverflow = .wildcard, queueCapacity: Int = 1024,
+              maximumLarval: Int = 4096, larvalLifetime: UInt64 = 30) {
     self.capPerPolicy = capPerPolicy
+    self.overflow = overflow
     self.queueCapacity = max(1, queueCapacity)
     self.maximumLarval = max(1, maximumLarval)
     self.larvalLifetime = larvalLifetime
@@ -121,6 +136,8 @@ public struct PFPCounters: Hashable, Sendable {
   public var instantiatedHits = 0
   /// ... that used the policy's wildcard SA because the cap was reached.
   public var wildcardHits = 0
+  /// ... that were spread onto one of the policy's bound SAs because the cap was reached.
+  public var spreadHits = 0
   /// ACQUIREs queued.
   public var acquiresSent = 0
   /// Misses not sent because an ACQUIRE for the key is pending.
@@ -146,6 +163,8 @@ public enum PFPOutcome: UInt8, Hashable, Sendable {
   case instantiated
   /// The policy's wildcard SA (the cap is reached and the flow has no SA of its own).
   case wildcard
+  /// One of the policy's bound SAs, by hash (the cap is reached; `PFPOverflow.spread`).
+  case spread
   /// No SA: an ACQUIRE is needed (`lookup`), or …
   case missing
   /// … `resolve` queued one,
@@ -169,4 +188,19 @@ public struct PFPLookupResult: Hashable, Sendable {
     self.sa = sa
     self.outcome = outcome
   }
+}
+
+/// A policy's bound SA by its ordinal (0 ..< bound), for `PFPOverflow.spread`.
+@usableFromInline
+internal struct _SpreadSlot: Hashable, Sendable, SeededHashable {
+  @usableFromInline var policyIndex: UInt32
+  @usableFromInline var ordinal: UInt32
+
+  @inlinable init(policyIndex: UInt32, ordinal: UInt32) {
+    self.policyIndex = policyIndex
+    self.ordinal = ordinal
+  }
+
+  @inlinable
+  func seededHash(_ seed: UInt64) -> UInt64 { SeededHash.mix(seed, UInt64(policyIndex) << 32 | UInt64(ordinal)) }
 }

@@ -15,7 +15,9 @@
 //   otherwise an ACQUIRE (policy, derived selector, sequence number) is queued for the key
 //   manager. Bounds, all counted: a per-policy cap on SAs (default 64), counting bound SAs
 //   and ACQUIREs still pending — past it the flow uses the policy's wildcard SA, or ACQUIREs
-//   it once; a bounded queue (drops when full); a bounded larval table (expired keys purged
+//   it once (`PFPOverflow.wildcard`, the Linux proposal), or is spread by a seeded hash over
+//   the policy's bound SAs (`.spread`, Lookup's extension: the wildcard SA would carry every
+//   overflow flow — one SA, one RSS queue, one ECMP path); a bounded queue (drops when full); a bounded larval table (expired keys purged
 //   when full — only when one can have expired — then new ACQUIREs refused). The key manager
 //   answers with `bind(_:to:)`, which checks the ACQUIRE came from this table for the policy
 //   as it is now and refuses to go past the cap.
@@ -67,6 +69,10 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
   @usableFromInline internal var _policies: SeededHashMap<UInt32, _PolicyState>
   @usableFromInline internal var _bindings: SeededHashMap<PFPKey, UInt32>
   internal var _keyOfSA: SeededHashMap<UInt32, PFPKey>
+  /// `.spread`: each policy's bound SAs by ordinal, and each bound SA's ordinal.
+  @usableFromInline internal var _spread: SeededHashMap<_SpreadSlot, UInt32>
+  internal var _ordinalOfSA: SeededHashMap<UInt32, UInt32>
+  @usableFromInline internal let _spreadSeed: UInt64
   internal var _larval: SeededHashMap<PFPKey, UInt64>
   /// No larval key expires before this time (so a full larval table is purged only when one can have).
   internal var _earliestLarvalExpiry: UInt64 = .max
@@ -87,6 +93,9 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
     _bindings = SeededHashMap(seed: SeededHash.mix(seed, UInt64(2)))
     _keyOfSA = SeededHashMap(seed: SeededHash.mix(seed, UInt64(3)))
     _larval = SeededHashMap(seed: SeededHash.mix(seed, UInt64(4)))
+    _spread = SeededHashMap(seed: SeededHash.mix(seed, UInt64(5)))
+    _ordinalOfSA = SeededHashMap(seed: SeededHash.mix(seed, UInt64(6)))
+    _spreadSeed = SeededHash.mix(seed, UInt64(7))
     _queue = Array(repeating: nil, count: limits.queueCapacity)
     for policy in spd.policies where !policy.populateFromPacket.isEmpty { _track(policy) }
   }
@@ -105,8 +114,15 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
     }
     let key = PFPKey(flow: flow, policyIndex: decision.index, flags: state.flags, direction: state.direction)
     if let sa = _bindings[key] { return PFPLookupResult(policy: decision, sa: sa, outcome: .instantiated) }
-    if _atCap(state), state.wildcardSA != 0 {
-      return PFPLookupResult(policy: decision, sa: state.wildcardSA, outcome: .wildcard)
+    if _atCap(state) {
+      if configuration.overflow == .spread, state.bound > 0 {
+        let ordinal = UInt32(truncatingIfNeeded: key.seededHash(_spreadSeed) % UInt64(state.bound))
+        if let sa = _spread[_SpreadSlot(policyIndex: decision.index, ordinal: ordinal)] {
+          return PFPLookupResult(policy: decision, sa: sa, outcome: .spread)
+        }
+      } else if state.wildcardSA != 0 {
+        return PFPLookupResult(policy: decision, sa: state.wildcardSA, outcome: .wildcard)
+      }
     }
     return PFPLookupResult(policy: decision, sa: 0, outcome: .missing)
   }
@@ -127,6 +143,7 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
     switch result.outcome {
     case .instantiated: counters.instantiatedHits += 1; return result
     case .wildcard: counters.wildcardHits += 1; return result
+    case .spread: counters.spreadHits += 1; return result
     default: break
     }
     let index = result.policy.index
@@ -296,6 +313,8 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
         counters.bindsRefused += 1
         throw .capacityExceeded("policy \(key.policyIndex) already has its cap of \(cap) PFP SAs")
       }
+      _spread.updateValue(id, forKey: _SpreadSlot(policyIndex: key.policyIndex, ordinal: UInt32(state.bound)))
+      _ordinalOfSA.updateValue(UInt32(state.bound), forKey: id)
       state.bound += 1
     }
     _policies.updateValue(state, forKey: key.policyIndex)
@@ -311,7 +330,18 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
     guard let key = _keyOfSA.removeValue(forKey: id) else { return false }
     _bindings.removeValue(forKey: key)
     if var state = _policies[key.policyIndex] {
-      if key.isWildcard { state.wildcardSA = 0 } else { state.bound -= 1 }
+      if key.isWildcard {
+        state.wildcardSA = 0
+      } else {
+        // Keep the ordinals dense: the last bound SA takes the freed ordinal.
+        state.bound -= 1
+        let last = _SpreadSlot(policyIndex: key.policyIndex, ordinal: UInt32(state.bound))
+        if let ordinal = _ordinalOfSA.removeValue(forKey: id), let moved = _spread.removeValue(forKey: last),
+           moved != id {
+          _spread.updateValue(moved, forKey: _SpreadSlot(policyIndex: key.policyIndex, ordinal: ordinal))
+          _ordinalOfSA.updateValue(ordinal, forKey: moved)
+        }
+      }
       _policies.updateValue(state, forKey: key.policyIndex)
     }
     return true
@@ -385,13 +415,18 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
 
   private mutating func _forget(_ index: UInt32) {
     guard _policies.removeValue(forKey: index) != nil else { return }
-    for (key, sa) in _bindings.entries where key.policyIndex == index { _keyOfSA.removeValue(forKey: sa) }
+    for (key, sa) in _bindings.entries where key.policyIndex == index {
+      _keyOfSA.removeValue(forKey: sa)
+      _ordinalOfSA.removeValue(forKey: sa)
+    }
+    _spread.removeAll { slot, _ in slot.policyIndex == index }
     _bindings.removeAll { key, _ in key.policyIndex == index }
     _larval.removeAll { key, _ in key.policyIndex == index }
   }
 
   public var memoryFootprint: Int {
     spd.memoryFootprint + _policies.memoryFootprint + _bindings.memoryFootprint + _keyOfSA.memoryFootprint
+      + _spread.memoryFootprint + _ordinalOfSA.memoryFootprint
       + _larval.memoryFootprint + _queue.capacity * MemoryLayout<PFPAcquire?>.stride
   }
 

@@ -9,7 +9,8 @@ struct PFPExperiment: ParsableCommand {
     abstract: "N flows through one PFP policy with cap C: SAs, SPIs and how evenly flows spread over them.",
     discussion: """
       One outbound policy (10.0.0.0/8 → any) with the given PFP flags in a PFPTable over \
-      tuplespace. Random flows (TCP/UDP 4-tuples, DSCP from 0, 10, 18, 26, 34, 46) are \
+      tuplespace, for each --overflow rule (what flows get once the cap is reached: the \
+      policy's wildcard SA, or one of the capped SAs by hash). Random flows (TCP/UDP 4-tuples, DSCP from 0, 10, 18, 26, 34, 46) are \
       resolved once; a simulated key manager drains every ACQUIRE, allocates an SPI at the \
       peer (NamespacedSAD's allocator), adds the SA and binds it. Then every flow is looked up \
       again (timed) and counted per SA. Reported per cap: SAs, distinct SPIs, the largest share \
@@ -24,6 +25,9 @@ struct PFPExperiment: ParsableCommand {
 
   @Option(help: "Caps per policy, comma-separated ('unlimited' for none).")
   var caps: String = "1,8,64,unlimited"
+
+  @Option(help: "What overflow flows get past the cap: wildcard (the Linux proposal), spread (hashed over the capped SAs), comma-separated.")
+  var overflow: String = "wildcard,spread"
 
   @Option(help: "PFP flags, comma-separated: local-addr, remote-addr, proto, local-port, remote-port, dscp (or 'four-tuple').")
   var flags: String = "four-tuple"
@@ -43,6 +47,7 @@ struct PFPExperiment: ParsableCommand {
       let capList = try parseList(caps, "--caps", "a count >= 1 or 'unlimited'") { text -> Int?? in
         text == "unlimited" ? .some(nil) : Int(text).flatMap { $0 >= 1 ? .some($0) : nil }
       }
+      let overflowList = try parseList(overflow, "--overflow", "wildcard or spread") { PFPOverflow(rawValue: $0) }
       var pfpFlags: PFPFlags = []
       for name in try parseList(flags, "--flags", "a PFP flag name", { $0 }) {
         if name == "four-tuple" { pfpFlags.formUnion(.fourTuple) } else if let flag = PFPFlags(name: name) {
@@ -54,24 +59,28 @@ struct PFPExperiment: ParsableCommand {
       print("\(flows) flows, flags \(pfpFlags.nameList.joined(separator: ",")), RSS over \(rssQueues) queues by SPI, seed \(seed)\n")
       var rows: [[String]] = []
       var lines: [String] = []
-      for cap in capList {
-        let r = try Self.run(cap: cap, flags: pfpFlags, flows: flowKeys, rssQueues: rssQueues)
-        let capText = cap.map(String.init) ?? "unlimited"
-        rows.append([capText, "\(r.securityAssociations)", "\(r.distinctSPIs)", String(format: "%.2f", r.largestShare * 100),
-                     String(format: "%.2f", r.entropyBits), String(format: "%.2f", r.largestQueueShare * 100),
-                     "\(r.acquiresSent)", "\(r.acquiresCapped)", String(format: "%.1f", r.nanosecondsPerLookup)])
-        lines.append(JSONLine.object([
-          ("cap", cap.map(String.init) ?? "null"), ("flows", "\(flows)"),
-          ("flags", JSONLine.string(pfpFlags.nameList.joined(separator: ","))), ("sas", "\(r.securityAssociations)"),
-          ("distinct_spis", "\(r.distinctSPIs)"), ("largest_sa_share", JSONLine.number(r.largestShare, decimals: 5)),
-          ("entropy_bits", JSONLine.number(r.entropyBits, decimals: 3)), ("rss_queues", "\(rssQueues)"),
-          ("largest_queue_share", JSONLine.number(r.largestQueueShare, decimals: 5)),
-          ("acquires_sent", "\(r.acquiresSent)"), ("acquires_capped", "\(r.acquiresCapped)"),
-          ("ns_per_lookup", JSONLine.number(r.nanosecondsPerLookup)), ("seed", "\(seed)"),
-          ("machine", JSONLine.string(machineDescription())), ("build", JSONLine.string(isOptimizedBuild ? "release" : "debug")),
-        ]))
+      for mode in overflowList {
+        for cap in capList {
+          if cap == nil && mode != overflowList.first { continue }  // no cap: the overflow rule never applies
+          let r = try Self.run(cap: cap, overflow: mode, flags: pfpFlags, flows: flowKeys, rssQueues: rssQueues)
+          let capText = cap.map(String.init) ?? "unlimited"
+          rows.append([capText, cap == nil ? "–" : mode.rawValue, "\(r.securityAssociations)", "\(r.distinctSPIs)",
+                       String(format: "%.2f", r.largestShare * 100), String(format: "%.2f", r.entropyBits),
+                       String(format: "%.2f", r.largestQueueShare * 100), "\(r.acquiresSent)", "\(r.acquiresCapped)",
+                       String(format: "%.1f", r.nanosecondsPerLookup)])
+          lines.append(JSONLine.object([
+            ("cap", cap.map(String.init) ?? "null"), ("overflow", JSONLine.string(mode.rawValue)), ("flows", "\(flows)"),
+            ("flags", JSONLine.string(pfpFlags.nameList.joined(separator: ","))), ("sas", "\(r.securityAssociations)"),
+            ("distinct_spis", "\(r.distinctSPIs)"), ("largest_sa_share", JSONLine.number(r.largestShare, decimals: 5)),
+            ("entropy_bits", JSONLine.number(r.entropyBits, decimals: 3)), ("rss_queues", "\(rssQueues)"),
+            ("largest_queue_share", JSONLine.number(r.largestQueueShare, decimals: 5)),
+            ("acquires_sent", "\(r.acquiresSent)"), ("acquires_capped", "\(r.acquiresCapped)"),
+            ("ns_per_lookup", JSONLine.number(r.nanosecondsPerLookup)), ("seed", "\(seed)"),
+            ("machine", JSONLine.string(machineDescription())), ("build", JSONLine.string(isOptimizedBuild ? "release" : "debug")),
+          ]))
+        }
       }
-      print(markdownTable(header: ["cap", "SAs", "SPIs", "largest SA share %", "entropy (bits)",
+      print(markdownTable(header: ["cap", "overflow", "SAs", "SPIs", "largest SA share %", "entropy (bits)",
                                    "largest RSS queue % (ideal \(String(format: "%.1f", 100 / Double(rssQueues))))",
                                    "ACQUIREs", "capped", "ns/lookup"], rows: rows))
       if let json {
@@ -109,9 +118,9 @@ struct PFPExperiment: ParsableCommand {
     var nanosecondsPerLookup: Double
   }
 
-  static func run(cap: Int?, flags: PFPFlags, flows: [FlowKey], rssQueues: Int) throws -> Outcome {
-    var table = PFPTable<TupleSpaceTable>(configuration: PFPConfiguration(capPerPolicy: cap, queueCapacity: 1024,
-                                                                          maximumLarval: 1 << 20))
+  static func run(cap: Int?, overflow: PFPOverflow, flags: PFPFlags, flows: [FlowKey], rssQueues: Int) throws -> Outcome {
+    var table = PFPTable<TupleSpaceTable>(configuration: PFPConfiguration(capPerPolicy: cap, overflow: overflow,
+                                                                          queueCapacity: 1024, maximumLarval: 1 << 20))
     let policy = Policy(selector: try PolicySelector(source: AddressPrefix(address: IPAddress(ipv4: 0x0A00_0000), length: 8),
                                                      destination: .any(.ipv4)),
                         direction: .out, populateFromPacket: flags)

@@ -420,7 +420,7 @@ extension Robustness {
       }
     }
     let p = table.counters
-    let accounted = p.instantiatedHits + p.wildcardHits + p.acquiresSent + p.acquiresSuppressed + p.queueDrops + p.larvalDrops
+    let accounted = p.instantiatedHits + p.wildcardHits + p.spreadHits + p.acquiresSent + p.acquiresSuppressed + p.queueDrops + p.larvalDrops
     let bound = table.boundCount(policyIndex: policy)
     checks.append(CapCheck(
       flood: "pfp: \(pfpFlows) distinct flows through one four-tuple policy",
@@ -428,7 +428,7 @@ extension Robustness {
       observed: "\(bound) SAs, \(table.bindings.count) bindings, peak larval \(peakLarval), peak queue \(peakQueue), "
         + "memory \(pfpBefore) → \(table.memoryFootprint) bytes",
       held: bound <= 64 && table.bindings.count <= 65 && peakLarval <= 1024 && peakQueue <= 256 && accounted == p.resolves,
-      accounting: "resolves \(p.resolves) = hits \(p.instantiatedHits + p.wildcardHits) + sent \(p.acquiresSent) + "
+      accounting: "resolves \(p.resolves) = hits \(p.instantiatedHits + p.wildcardHits + p.spreadHits) + sent \(p.acquiresSent) + "
         + "suppressed \(p.acquiresSuppressed) + queue drops \(p.queueDrops) + larval drops \(p.larvalDrops); "
         + "capped \(p.acquiresCapped); binds refused \(p.bindsRefused)"))
     // Namespaces: 10× a VM's SA cap into one namespace.

@@ -39,3 +39,14 @@ public struct PolicyTemplate: Hashable, Sendable {
     self.isOptional = isOptional
   }
 }
+
+extension PolicyTemplate {
+  /// The SA endpoints an outbound flow needs for this template (the kernel's
+  /// `xfrm_tmpl_resolve_one`): tunnel and BEET templates name them (an unspecified source
+  /// takes the flow's — the kernel would ask the routing table); transport uses the flow's.
+  @inlinable
+  public func outboundEndpoints(for flow: FlowKey) -> (family: AddressFamily, destination: UInt128, source: UInt128) {
+    guard mode.takesEndpointsFromTemplate else { return (flow.family, flow.destination, flow.source) }
+    return (family, destination.bits, source.isUnspecified ? flow.source : source.bits)
+  }
+}

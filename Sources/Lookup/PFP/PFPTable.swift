@@ -149,27 +149,17 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
     let index = result.policy.index
     guard var state = _policies[index] else { return result }
     var key = PFPKey(flow: flow, policyIndex: index, flags: state.flags, direction: state.direction)
-    if let expiry = _larval[key] {
-      if expiry > now {
-        counters.acquiresSuppressed += 1
-        result.outcome = .acquirePending
-        return result
-      }
-      _removeLarval(key)
-      counters.larvalExpired += 1
-      state = _policies[index] ?? state
+    if _isPending(key, now: now) {
+      result.outcome = .acquirePending
+      return result
     }
+    state = _policies[index] ?? state  // an expired larval key of the flow's no longer counts
     let capped = _atCap(state)
     if capped {
       key = .wildcard(policyIndex: index)
-      if let expiry = _larval[key] {
-        if expiry > now {
-          counters.acquiresSuppressed += 1
-          result.outcome = .acquirePending
-          return result
-        }
-        _removeLarval(key)
-        counters.larvalExpired += 1
+      if _isPending(key, now: now) {
+        result.outcome = .acquirePending
+        return result
       }
     }
     guard _queueCount < _queue.count else {
@@ -200,6 +190,19 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
   }
 
   // MARK: Larval keys
+
+  /// Whether an ACQUIRE for `key` is pending (counted as suppressed); an expired larval key is
+  /// dropped on the way.
+  private mutating func _isPending(_ key: PFPKey, now: UInt64) -> Bool {
+    guard let expiry = _larval[key] else { return false }
+    if expiry > now {
+      counters.acquiresSuppressed += 1
+      return true
+    }
+    _removeLarval(key)
+    counters.larvalExpired += 1
+    return false
+  }
 
   private mutating func _addLarval(_ key: PFPKey, expiry: UInt64) {
     _larval.updateValue(expiry, forKey: key)

@@ -280,7 +280,7 @@ func adversarialSAD(name: String, passes: Int) throws -> AdversarialFigures {
   let randomKeys = keys(randomSPIs)
   let attackKeys = keys(attackSPIs)
   func time<D: SecurityAssociationDatabase>(_ sad: D, _ keys: [SALookupKey]) -> Double {
-    median(measureSADSingle(sad, keys: keys, passes: 1))
+    median(measureSingleLookups(sad, keys: keys, passes: 1))
   }
   if name == "sad-ns" {
     var random = NamespacedSAD(inboundMode: .kernel, maximumPerNamespace: .max)
@@ -338,10 +338,6 @@ func adversarialPFP(passes: Int) throws -> AdversarialFigures {
     }
     return table
   }
-  func replay(_ flows: [FlowKey]) -> [FlowKey] {
-    var order = SplitMix64(seed: 4)
-    return (0..<25).flatMap { _ in flows.shuffled(using: &order) }
-  }
   @inline(never) func time(_ table: PFPTable<TupleSpaceTable>, _ flows: [FlowKey]) -> Double {
     var checksum: UInt32 = 0
     let start = monotonicNanoseconds()
@@ -354,8 +350,8 @@ func adversarialPFP(passes: Int) throws -> AdversarialFigures {
   let attackTable = try build(attack, seed: SeededHash.randomSeed())
   let leakedTable = try build(attack, seed: Robustness.knownSeed)
   precondition(leakedTable.bindingCapacity == capacity, "the flow count no longer fills \(capacity) binding slots")
-  let randomFlows = replay(random)
-  let attackFlows = replay(attack)
+  let randomFlows = AdversarialFlows.replay(random)
+  let attackFlows = AdversarialFlows.replay(attack)
   let (r, a) = interleavedMedians(passes: passes, { time(randomTable, randomFlows) }, { time(attackTable, attackFlows) })
   return AdversarialFigures(random: r, attack: a, knownSeedAttack: median((0..<passes).map { _ in time(leakedTable, attackFlows) }))
 }

@@ -194,7 +194,7 @@ func measureSAD<D: SecurityAssociationDatabase>(_ make: () -> D, _ workload: SAD
   for sa in sas { try sad.insert(sa) }
   let buildSeconds = Double(monotonicNanoseconds() - buildStart) / 1e9
   let probe = Array(workload.keys.prefix(max(1, min(workload.keys.count / 100, 2000))))
-  if median(measureSADSingle(sad, keys: probe, passes: 1)) * Double(workload.keys.count) / 1e9 > maxPassSeconds {
+  if median(measureSingleLookups(sad, keys: probe, passes: 1)) * Double(workload.keys.count) / 1e9 > maxPassSeconds {
     return nil
   }
   var rng = SplitMix64(seed: 7)
@@ -203,51 +203,10 @@ func measureSAD<D: SecurityAssociationDatabase>(_ make: () -> D, _ workload: SAD
   for sa in victims { try sad.remove(sa.id) }
   let removeSeconds = Double(monotonicNanoseconds() - removeStart) / 1e9
   for sa in victims { try sad.insert(sa) }
-  let single = median(measureSADSingle(sad, keys: workload.keys, passes: passes))
-  let batch = median(measureSADBatch(sad, keys: workload.keys, passes: passes))
+  let single = median(measureSingleLookups(sad, keys: workload.keys, passes: passes))
+  let batch = median(measureBatchedLookups(sad, keys: workload.keys, batchSize: 64, passes: passes))
   return SADFigures(insertsPerSecond: Double(sas.count) / buildSeconds, deletesPerSecond: Double(victims.count) / removeSeconds,
                     single: single, batch: batch, bytesPerSA: Double(sad.memoryFootprint) / Double(sas.count))
-}
-
-@inline(never)
-func measureSADSingle<D: SecurityAssociationDatabase>(_ sad: D, keys: [SALookupKey], passes: Int) -> [Double] {
-  var figures: [Double] = []
-  keys.withUnsafeBufferPointer { keys in
-    for _ in 0..<passes {
-      var checksum: UInt32 = 0
-      let start = monotonicNanoseconds()
-      for key in keys { checksum &+= sad.lookup(key).id }
-      let elapsed = monotonicNanoseconds() - start
-      measurementSink &+= checksum
-      figures.append(Double(elapsed) / Double(max(keys.count, 1)))
-    }
-  }
-  return figures
-}
-
-@inline(never)
-func measureSADBatch<D: SecurityAssociationDatabase>(_ sad: D, keys: [SALookupKey], passes: Int) -> [Double] {
-  var figures: [Double] = []
-  var results = [SALookupResult](repeating: .none, count: 64)
-  keys.withUnsafeBufferPointer { keys in
-    results.withUnsafeMutableBufferPointer { results in
-      for _ in 0..<passes {
-        var checksum: UInt32 = 0
-        let start = monotonicNanoseconds()
-        var offset = 0
-        while offset < keys.count {
-          let count = min(64, keys.count - offset)
-          sad.lookup(UnsafeBufferPointer(rebasing: keys[offset..<(offset + count)]), into: results)
-          for i in 0..<count { checksum &+= results[i].id }
-          offset += count
-        }
-        let elapsed = monotonicNanoseconds() - start
-        measurementSink &+= checksum
-        figures.append(Double(elapsed) / Double(max(keys.count, 1)))
-      }
-    }
-  }
-  return figures
 }
 
 /// Median ns per check-and-update over 1,000,000 numbers: in order, 1 % late by up to the window.

@@ -133,18 +133,7 @@ public struct LinearSAD: SecurityAssociationDatabase, Sendable {
   }
 
   public func findOutbound(template: PolicyTemplate, flow: FlowKey, policy: Policy) -> SALookupResult {
-    let family: AddressFamily
-    let destination: UInt128
-    let source: UInt128
-    if template.mode.takesEndpointsFromTemplate {
-      family = template.family
-      destination = template.destination.bits
-      source = template.source.isUnspecified ? flow.source : template.source.bits
-    } else {
-      family = flow.family
-      destination = flow.destination
-      source = flow.source
-    }
+    let (family, destination, source) = template.outboundEndpoints(for: flow)
     let mark = policy.mark.value & policy.mark.mask
     func candidate(_ sa: SecurityAssociation) -> Bool {
       sa.namespace == flow.namespace && sa.family == family && sa.reqid == template.reqid

@@ -190,18 +190,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
   }
 
   public func findOutbound(template: PolicyTemplate, flow: FlowKey, policy: Policy) -> SALookupResult {
-    let family: AddressFamily
-    let destination: UInt128
-    let source: UInt128
-    if template.mode.takesEndpointsFromTemplate {
-      family = template.family
-      destination = template.destination.bits
-      source = template.source.isUnspecified ? flow.source : template.source.bits
-    } else {
-      family = flow.family
-      destination = flow.destination
-      source = flow.source
-    }
+    let (family, destination, source) = template.outboundEndpoints(for: flow)
     let mark = policy.mark.value & policy.mark.mask
     // Pass 1: exact (dst, src). Pass 2: SAs installed with a wildcard source.
     var passSource = source

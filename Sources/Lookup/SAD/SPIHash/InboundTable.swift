@@ -171,9 +171,15 @@ internal final class _InboundTable: @unchecked Sendable {
     }
     _buckets[hole] = .empty
     // The flag stays only while two or more buckets share the key.
-    var remaining: [UnsafeMutablePointer<_InboundBucket>] = []
-    forEachInRun(hash: hash) { other in if key.isKey(of: other) { remaining.append(other) } }
-    if remaining.count == 1 { remaining[0].pointee.flags &= ~_InboundBucket.sharedKey }
+    var remaining = 0
+    var last: UnsafeMutablePointer<_InboundBucket>?
+    forEachInRun(hash: hash) { other in
+      if key.isKey(of: other) {
+        remaining += 1
+        last = other
+      }
+    }
+    if remaining == 1, let last { last.pointee.flags &= ~_InboundBucket.sharedKey }
     return true
   }
 

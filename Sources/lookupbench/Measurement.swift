@@ -26,6 +26,15 @@ extension SALookupResult: LookupChecksum {
   var checksum: UInt32 { id }
 }
 
+extension PFPLookupResult: LookupChecksum {
+  var checksum: UInt32 { sa }
+}
+
+/// Nanoseconds per lookup of one pass of single lookups over `keys`.
+func timeOnePass<D: LookupStructure>(_ structure: D, _ keys: [D.Key]) -> Double where D.Result: LookupChecksum {
+  measureSingleLookups(structure, keys: keys, passes: 1)[0]
+}
+
 /// Nanoseconds per lookup of single lookups over `keys` in order, one figure per pass.
 @inline(never)
 func measureSingleLookups<D: LookupStructure>(_ structure: D, keys: [D.Key], passes: Int) -> [Double]

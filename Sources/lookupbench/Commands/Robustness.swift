@@ -203,17 +203,6 @@ func interleavedMedians(passes: Int, _ a: () -> Double, _ b: () -> Double) -> (D
   return (median(first), median(second))
 }
 
-/// One pass of lookups through a structure that may be a cache (a class: lookups go through it).
-@inline(never)
-func timeLookups<D: PolicyDatabase>(_ database: D, _ flows: [FlowKey]) -> Double {
-  var checksum: UInt32 = 0
-  let start = monotonicNanoseconds()
-  for flow in flows { checksum &+= database.lookup(flow).index }
-  let elapsed = monotonicNanoseconds() - start
-  measurementSink &+= checksum
-  return Double(elapsed) / Double(flows.count)
-}
-
 struct AdversarialSPDVisitor: PolicyDatabaseVisitor {
   let policies: [Policy]
   let flows: AdversarialFlows
@@ -231,7 +220,7 @@ struct AdversarialSPDVisitor: PolicyDatabaseVisitor {
     let randomDatabase = try fresh()
     let attackDatabase = try fresh()
     let (randomNs, attackNs) = interleavedMedians(
-      passes: passes, { timeLookups(randomDatabase, random) }, { timeLookups(attackDatabase, attack) })
+      passes: passes, { timeOnePass(randomDatabase, random) }, { timeOnePass(attackDatabase, attack) })
     var knownSeed: Double?
     if let cache = attackDatabase as? any KnownSeedRebuildable {
       knownSeed = try cache.timeWithKnownSeed(policies: policies, flows: attack, passes: passes)
@@ -248,7 +237,7 @@ protocol KnownSeedRebuildable {
 extension FlowCache: KnownSeedRebuildable where Base: PolicyDatabase {
   func timeWithKnownSeed(policies: [Policy], flows: [FlowKey], passes: Int) throws -> Double {
     let cache = FlowCache(base: try Base(inserting: policies), configuration: configuration, seed: Robustness.knownSeed)
-    return median((0..<passes).map { _ in timeLookups(cache, flows) })
+    return median((0..<passes).map { _ in timeOnePass(cache, flows) })
   }
 }
 
@@ -279,9 +268,6 @@ func adversarialSAD(name: String, passes: Int) throws -> AdversarialFigures {
   }
   let randomKeys = keys(randomSPIs)
   let attackKeys = keys(attackSPIs)
-  func time<D: SecurityAssociationDatabase>(_ sad: D, _ keys: [SALookupKey]) -> Double {
-    median(measureSingleLookups(sad, keys: keys, passes: 1))
-  }
   if name == "sad-ns" {
     var random = NamespacedSAD(inboundMode: .kernel, maximumPerNamespace: .max)
     var attack = NamespacedSAD(inboundMode: .kernel, maximumPerNamespace: .max)
@@ -289,8 +275,8 @@ func adversarialSAD(name: String, passes: Int) throws -> AdversarialFigures {
     try build(&random, randomSPIs)
     try build(&attack, attackSPIs)
     try build(&leaked, attackSPIs)
-    let (r, a) = interleavedMedians(passes: passes, { time(random, randomKeys) }, { time(attack, attackKeys) })
-    return AdversarialFigures(random: r, attack: a, knownSeedAttack: median((0..<passes).map { _ in time(leaked, attackKeys) }))
+    let (r, a) = interleavedMedians(passes: passes, { timeOnePass(random, randomKeys) }, { timeOnePass(attack, attackKeys) })
+    return AdversarialFigures(random: r, attack: a, knownSeedAttack: median((0..<passes).map { _ in timeOnePass(leaked, attackKeys) }))
   }
   var random = SPIHashTable(inboundMode: .kernel)
   var attack = SPIHashTable(inboundMode: .kernel)
@@ -299,8 +285,8 @@ func adversarialSAD(name: String, passes: Int) throws -> AdversarialFigures {
   try build(&attack, attackSPIs)
   try build(&leaked, attackSPIs)
   precondition(leaked.bucketCount == capacity, "the SA count no longer fills \(capacity) buckets")
-  let (r, a) = interleavedMedians(passes: passes, { time(random, randomKeys) }, { time(attack, attackKeys) })
-  return AdversarialFigures(random: r, attack: a, knownSeedAttack: median((0..<passes).map { _ in time(leaked, attackKeys) }))
+  let (r, a) = interleavedMedians(passes: passes, { timeOnePass(random, randomKeys) }, { timeOnePass(attack, attackKeys) })
+  return AdversarialFigures(random: r, attack: a, knownSeedAttack: median((0..<passes).map { _ in timeOnePass(leaked, attackKeys) }))
 }
 
 /// PFPTable with 4000 four-tuple bindings whose derived keys share one slot of the binding
@@ -338,22 +324,14 @@ func adversarialPFP(passes: Int) throws -> AdversarialFigures {
     }
     return table
   }
-  @inline(never) func time(_ table: PFPTable<TupleSpaceTable>, _ flows: [FlowKey]) -> Double {
-    var checksum: UInt32 = 0
-    let start = monotonicNanoseconds()
-    for f in flows { checksum &+= table.lookup(f).sa }
-    let elapsed = monotonicNanoseconds() - start
-    measurementSink &+= checksum
-    return Double(elapsed) / Double(flows.count)
-  }
   let randomTable = try build(random, seed: SeededHash.randomSeed())
   let attackTable = try build(attack, seed: SeededHash.randomSeed())
   let leakedTable = try build(attack, seed: Robustness.knownSeed)
   precondition(leakedTable.bindingCapacity == capacity, "the flow count no longer fills \(capacity) binding slots")
   let randomFlows = AdversarialFlows.replay(random)
   let attackFlows = AdversarialFlows.replay(attack)
-  let (r, a) = interleavedMedians(passes: passes, { time(randomTable, randomFlows) }, { time(attackTable, attackFlows) })
-  return AdversarialFigures(random: r, attack: a, knownSeedAttack: median((0..<passes).map { _ in time(leakedTable, attackFlows) }))
+  let (r, a) = interleavedMedians(passes: passes, { timeOnePass(randomTable, randomFlows) }, { timeOnePass(attackTable, attackFlows) })
+  return AdversarialFigures(random: r, attack: a, knownSeedAttack: median((0..<passes).map { _ in timeOnePass(leakedTable, attackFlows) }))
 }
 
 /// One flood: what was bounded, the bound, what was observed, and whether the counters add up.

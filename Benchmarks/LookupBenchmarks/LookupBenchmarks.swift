@@ -27,7 +27,55 @@ func workload(_ set: String) -> (policies: [Policy], keys: [FlowKey]) {
   }
 }
 
-/// Registers the lookup benchmarks of one structure type (specialised through the visitor).
+/// An answer reduced to a number the loops add up, so nothing is optimised away (a protocol,
+/// not a closure, so the timed loops make no indirect call).
+protocol BenchmarkChecksum {
+  var checksum: UInt32 { get }
+}
+
+extension PolicyLookupResult: BenchmarkChecksum {
+  var checksum: UInt32 { index }
+}
+
+extension SALookupResult: BenchmarkChecksum {
+  var checksum: UInt32 { id }
+}
+
+/// Registers a single-lookup and a batch-lookup (bursts of 64) benchmark of `structure` over `keys`.
+func registerLookupBenchmarks<D: LookupStructure>(_ label: String, _ structure: D, keys: [D.Key])
+where D.Result: BenchmarkChecksum {
+  guard let first = keys.first else { fatalError("\(label): no lookup keys") }
+  let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .throughput]
+  Benchmark("\(label) single lookups (\(keys.count) per iteration)",
+            configuration: .init(metrics: metrics, maxDuration: .seconds(2))) { benchmark in
+    for _ in benchmark.scaledIterations {
+      var sum: UInt32 = 0
+      for key in keys { sum &+= structure.lookup(key).checksum }
+      blackHole(sum)
+    }
+  }
+  var results = [D.Result](repeating: structure.lookup(first), count: 64)
+  Benchmark("\(label) batch lookups of 64 (\(keys.count) per iteration)",
+            configuration: .init(metrics: metrics, maxDuration: .seconds(2))) { benchmark in
+    for _ in benchmark.scaledIterations {
+      var sum: UInt32 = 0
+      keys.withUnsafeBufferPointer { keys in
+        results.withUnsafeMutableBufferPointer { results in
+          var offset = 0
+          while offset < keys.count {
+            let count = min(64, keys.count - offset)
+            structure.lookup(UnsafeBufferPointer(rebasing: keys[offset..<(offset + count)]), into: results)
+            for i in 0..<count { sum &+= results[i].checksum }
+            offset += count
+          }
+        }
+      }
+      blackHole(sum)
+    }
+  }
+}
+
+/// Registers the lookup benchmarks of one SPD structure type (specialised through the visitor).
 struct RegisterLookupBenchmarks: PolicyDatabaseVisitor {
   let name: String
   let set: String
@@ -36,34 +84,7 @@ struct RegisterLookupBenchmarks: PolicyDatabaseVisitor {
     let (policies, keys) = workload(set)
     var database = make()
     for policy in policies { try database.insert(policy) }
-    let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .throughput]
-    Benchmark("\(name) single lookups, \(set) (\(keys.count) per iteration)",
-              configuration: .init(metrics: metrics, maxDuration: .seconds(2))) { benchmark in
-      for _ in benchmark.scaledIterations {
-        var checksum: UInt32 = 0
-        for key in keys { checksum &+= database.lookup(key).index }
-        blackHole(checksum)
-      }
-    }
-    var results = [PolicyLookupResult](repeating: .noMatch(.allow), count: 64)
-    Benchmark("\(name) batch lookups of 64, \(set) (\(keys.count) per iteration)",
-              configuration: .init(metrics: metrics, maxDuration: .seconds(2))) { benchmark in
-      for _ in benchmark.scaledIterations {
-        var checksum: UInt32 = 0
-        keys.withUnsafeBufferPointer { keys in
-          results.withUnsafeMutableBufferPointer { results in
-            var offset = 0
-            while offset < keys.count {
-              let count = min(64, keys.count - offset)
-              database.lookup(UnsafeBufferPointer(rebasing: keys[offset..<(offset + count)]), into: results)
-              for i in 0..<count { checksum &+= results[i].index }
-              offset += count
-            }
-          }
-        }
-        blackHole(checksum)
-      }
-    }
+    registerLookupBenchmarks("\(name), \(set):", database, keys: keys)
   }
 }
 

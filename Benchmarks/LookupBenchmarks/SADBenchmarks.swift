@@ -28,34 +28,7 @@ func registerSADBenchmarks<D: SecurityAssociationDatabase>(_ name: String, _ mak
   for sa in sas {
     do { try sad.insert(sa) } catch { fatalError("\(name): \(error)") }
   }
-  let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .throughput]
-  Benchmark("\(name) single inbound lookups, 100k SAs (\(keys.count) per iteration)",
-            configuration: .init(metrics: metrics, maxDuration: .seconds(2))) { benchmark in
-    for _ in benchmark.scaledIterations {
-      var checksum: UInt32 = 0
-      for key in keys { checksum &+= sad.lookup(key).id }
-      blackHole(checksum)
-    }
-  }
-  var results = [SALookupResult](repeating: .none, count: 64)
-  Benchmark("\(name) batch inbound lookups of 64, 100k SAs (\(keys.count) per iteration)",
-            configuration: .init(metrics: metrics, maxDuration: .seconds(2))) { benchmark in
-    for _ in benchmark.scaledIterations {
-      var checksum: UInt32 = 0
-      keys.withUnsafeBufferPointer { keys in
-        results.withUnsafeMutableBufferPointer { results in
-          var offset = 0
-          while offset < keys.count {
-            let count = min(64, keys.count - offset)
-            sad.lookup(UnsafeBufferPointer(rebasing: keys[offset..<(offset + count)]), into: results)
-            for i in 0..<count { checksum &+= results[i].id }
-            offset += count
-          }
-        }
-      }
-      blackHole(checksum)
-    }
-  }
+  registerLookupBenchmarks("\(name) inbound, 100k SAs:", sad, keys: keys)
 }
 
 func registerReplayAndPFPBenchmarks() {

@@ -50,6 +50,19 @@ struct FlowCacheTests {
         let got = cache.lookup(key)
         #expect(got == expected, "\(set) header \(i + 1): \(got), expected \(expected) (\(configuration))")
         if got != expected { return }
+        if i % 61 == 0 {
+          // A burst through the batch path (repeats included, so some of it hits and some
+          // of it evicts ways other keys of the burst picked).
+          let burst = Array(keys[i..<min(keys.count, i + 40)]) + Array(keys[max(0, i - 24)..<i])
+          var answers = [PolicyLookupResult](repeating: .noMatch(.allow), count: burst.count)
+          burst.withUnsafeBufferPointer { keys in
+            answers.withUnsafeMutableBufferPointer { cache.lookup(keys, into: $0) }
+          }
+          for (j, key) in burst.enumerated() where answers[j] != reference.lookup(key) {
+            Issue.record("\(set) burst at \(i + 1), key \(j): \(answers[j]), expected \(reference.lookup(key)) (\(configuration))")
+            return
+          }
+        }
       }
       #expect(cache.counters.hits > 0, "\(set): the cache never hit")
     }

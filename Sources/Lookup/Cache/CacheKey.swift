@@ -1,7 +1,32 @@
-/// A key a `FlowCache` can hold: compared exactly, hashed with the cache's own seed.
+/// The secret words a cache hashes keys with, derived from its random seed.
+///
+/// Eight independent 64-bit words: each input word of a key is XORed with its own secret
+/// before two words are multiplied together (the full 128-bit product folded to 64 bits, as
+/// in wyhash's "mum"). The products of different word pairs are independent, so the CPU
+/// computes them in parallel: a whole flow key hashes in about five multiplies' latency.
+public struct CacheHashKeys: Hashable, Sendable {
+  public var k0, k1, k2, k3, k4, k5, k6, k7: UInt64
+
+  /// The words for `seed` (SplitMix64 from it); the same seed gives the same words.
+  public init(seed: UInt64) {
+    var generator = SplitMix64(seed: seed)
+    k0 = generator.next(); k1 = generator.next(); k2 = generator.next(); k3 = generator.next()
+    k4 = generator.next(); k5 = generator.next(); k6 = generator.next(); k7 = generator.next()
+  }
+
+  /// `a × b` as a full 128-bit product, its halves XORed.
+  @inlinable @inline(__always)
+  public static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    let product = a.multipliedFullWidth(by: b)
+    return product.high ^ product.low
+  }
+}
+
+/// A key a `FlowCache` can hold: compared exactly, hashed with the cache's own secret words.
 public protocol CacheKey: Hashable, Sendable {
-  /// A seeded hash of every field of the key.
-  func cacheHash(seed: UInt64) -> UInt64
+  /// A keyed hash of every field of the key. The cache takes the set from the high 32 bits
+  /// and a tag from the low 32 bits.
+  func cacheHash(_ keys: CacheHashKeys) -> UInt64
 
   /// Whether two keys are equal in every field (what `==` says, written for the hot path).
   static func cacheEqual(_ a: Self, _ b: Self) -> Bool
@@ -14,18 +39,20 @@ extension CacheKey {
 
 extension FlowKey: CacheKey {
   /// Every field: addresses, ports, protocol, DSCP, mark, if_id, ifindex, namespace, family,
-  /// direction and type — the cache is exact on the whole flow.
+  /// direction and type — the cache is exact on the whole flow. Four independent keyed
+  /// products of word pairs, then one more product of their combination.
   @inlinable @inline(__always)
-  public func cacheHash(seed: UInt64) -> UInt64 {
-    // Fold to four words (the fields are independent inputs of the mix chain, so the
-    // words' XOR combinations stay collision-resistant under a secret seed), then mix.
-    var h = SeededHash.mix(seed, UInt64(truncatingIfNeeded: source &>> 64) ^ UInt64(truncatingIfNeeded: destination))
-    h = SeededHash.mix(h, UInt64(truncatingIfNeeded: destination &>> 64) ^ UInt64(truncatingIfNeeded: source) &<< 1)
-    h = SeededHash.mix(h, (UInt64(mark) | UInt64(interfaceID) &<< 32) ^ (UInt64(ifindex) &<< 16 | UInt64(namespace) &<< 48))
-    let ports: UInt64 = UInt64(sourcePort) | UInt64(destinationPort) &<< 16
-    let small: UInt64 = UInt64(proto) &<< 32 | UInt64(dscp) &<< 40 | UInt64(family.rawValue) &<< 48
-    let context: UInt64 = UInt64(direction.rawValue) &<< 56 | UInt64(policyType.rawValue) &<< 60
-    return SeededHash.mix(h, ports | small | context)
+  public func cacheHash(_ keys: CacheHashKeys) -> UInt64 {
+    let high = CacheHashKeys.fold(UInt64(truncatingIfNeeded: source &>> 64) ^ keys.k0,
+                                  UInt64(truncatingIfNeeded: destination &>> 64) ^ keys.k1)
+    let low = CacheHashKeys.fold(UInt64(truncatingIfNeeded: source) ^ keys.k2,
+                                 UInt64(truncatingIfNeeded: destination) ^ keys.k3)
+    let context = CacheHashKeys.fold((UInt64(mark) | UInt64(interfaceID) &<< 32) ^ keys.k4,
+                                     (UInt64(ifindex) | UInt64(namespace) &<< 32) ^ keys.k5)
+    let ports: UInt64 = UInt64(sourcePort) | UInt64(destinationPort) &<< 16 | UInt64(proto) &<< 32
+      | UInt64(dscp) &<< 40 | UInt64(family.rawValue) &<< 48 | UInt64(direction.rawValue) &<< 54
+      | UInt64(policyType.rawValue) &<< 60
+    return CacheHashKeys.fold((high ^ context) ^ keys.k6, (low &+ ports) ^ keys.k7)
   }
 }
 
@@ -40,18 +67,20 @@ extension FlowKey {
     let portsB: UInt64 = UInt64(b.sourcePort) | UInt64(b.destinationPort) &<< 16 | UInt64(b.proto) &<< 32 | UInt64(b.dscp) &<< 40
     let contextA: UInt64 = UInt64(a.family.rawValue) | UInt64(a.direction.rawValue) &<< 8 | UInt64(a.policyType.rawValue) &<< 16
     let contextB: UInt64 = UInt64(b.family.rawValue) | UInt64(b.direction.rawValue) &<< 8 | UInt64(b.policyType.rawValue) &<< 16
-    return addresses == 0 && (words | more | (portsA ^ portsB) | (contextA ^ contextB)) == 0
+    return (addresses | UInt128(words | more | (portsA ^ portsB) | (contextA ^ contextB))) == 0
   }
 }
 
 extension SALookupKey: CacheKey {
-  @inlinable
-  public func cacheHash(seed: UInt64) -> UInt64 {
-    var h = SeededHash.mix(seed, destination)
-    h = SeededHash.mix(h, source)
-    h = SeededHash.mix(h, UInt64(spi) | UInt64(mark) &<< 32)
+  @inlinable @inline(__always)
+  public func cacheHash(_ keys: CacheHashKeys) -> UInt64 {
+    let high = CacheHashKeys.fold(UInt64(truncatingIfNeeded: destination &>> 64) ^ keys.k0,
+                                  UInt64(truncatingIfNeeded: source &>> 64) ^ keys.k1)
+    let low = CacheHashKeys.fold(UInt64(truncatingIfNeeded: destination) ^ keys.k2,
+                                 UInt64(truncatingIfNeeded: source) ^ keys.k3)
     let rest: UInt64 = UInt64(namespace) | UInt64(proto.rawValue) &<< 32 | UInt64(family.rawValue) &<< 40
-    return SeededHash.mix(h, rest)
+    let spiMark = CacheHashKeys.fold((UInt64(spi) | UInt64(mark) &<< 32) ^ keys.k4, rest ^ keys.k5)
+    return CacheHashKeys.fold((high ^ spiMark) ^ keys.k6, low ^ keys.k7)
   }
 }
 

@@ -1,3 +1,5 @@
+import CLookupSupport
+
 // FlowCache — an exact-match cache of answers in front of any lookup structure.
 //
 // Idea
@@ -125,21 +127,21 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   public typealias Entry = Base.Entry
   public typealias EntryID = Base.EntryID
 
+  /// The small per-way part of an entry, kept apart from the keys so that a set's tags,
+  /// stamps and answers share one cache line (4 ways of an 8-byte answer: 64 bytes).
   @usableFromInline
-  struct _Slot {
-    @usableFromInline var key: Key
+  struct _Meta {
+    /// The low 32 bits of the key's hash with bit 0 set; 0 = empty way.
+    @usableFromInline var tag: UInt32
+    /// The generation the answer was computed in (low 32 bits; see `_bumpGeneration`).
+    @usableFromInline var stamp: UInt32
     @usableFromInline var answer: Result
-    /// The generation the answer was computed in.
-    @usableFromInline var generation: UInt64
-    /// Last use (logical clock for idle timeout, a use counter for LRU); CLOCK's bit is bit 0.
-    @usableFromInline var used: UInt32
 
     @inlinable
-    init(key: Key, answer: Result, generation: UInt64, used: UInt32) {
-      self.key = key
+    init(tag: UInt32, stamp: UInt32, answer: Result) {
+      self.tag = tag
+      self.stamp = stamp
       self.answer = answer
-      self.generation = generation
-      self.used = used
     }
   }
 
@@ -161,7 +163,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   @usableFromInline
   struct _State {
     @usableFromInline var counters = FlowCacheCounters()
-    @usableFromInline var generation: UInt64 = 1
+    @usableFromInline var generation: UInt32 = 1
     @usableFromInline var useCounter: UInt32 = 0
     @usableFromInline var now: UInt32 = 0
 
@@ -169,14 +171,18 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   }
   @usableFromInline let _state: UnsafeMutablePointer<_State>
 
-  /// One tag per slot: the key's hash with bit 0 set, 0 = empty.
-  @usableFromInline let _tags: UnsafeMutablePointer<UInt64>
-  @usableFromInline let _slots: UnsafeMutablePointer<_Slot>
+  /// Tags, generation stamps and answers, one per way, a set's ways adjacent (line-aligned).
+  @usableFromInline let _meta: UnsafeMutablePointer<_Meta>
+  /// The keys, one per way (line-aligned: a 64-byte `FlowKey` is one line); initialised
+  /// exactly where the way's tag is not 0.
+  @usableFromInline let _keys: UnsafeMutablePointer<Key>
+  /// Last use per way: a use counter (LRU), the reference bit (CLOCK) or logical time (idle).
+  @usableFromInline let _used: UnsafeMutablePointer<UInt32>
   /// CLOCK hands, one per set.
   @usableFromInline let _hands: UnsafeMutablePointer<UInt8>
   @usableFromInline let _setMask: Int
   @usableFromInline let _ways: Int
-  @usableFromInline let _seed: UInt64
+  @usableFromInline let _hashKeys: CacheHashKeys
   /// The caller's logical time (idle timeout).
   public var now: UInt32 { _state.pointee.now }
 
@@ -184,22 +190,38 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     _base = .allocate(capacity: 1)
     _base.initialize(to: base)
     self.configuration = configuration
+    let capacity = configuration.capacity
     _ways = configuration.associativity
-    _setMask = configuration.capacity / configuration.associativity - 1
-    _seed = seed
-    _tags = .allocate(capacity: configuration.capacity)
-    _tags.initialize(repeating: 0, count: configuration.capacity)
-    _slots = .allocate(capacity: configuration.capacity)
+    _setMask = capacity / configuration.associativity - 1
+    _hashKeys = CacheHashKeys(seed: seed)
+    // Answers are plain data (every result type of the library is): empty ways are zero
+    // bytes, and an empty way's answer is never read.
+    precondition(_isPOD(Result.self), "FlowCache: the base's results must be plain data")
+    _meta = Self._allocate(_Meta.self, capacity)
+    UnsafeMutableRawPointer(_meta).initializeMemory(as: UInt8.self, repeating: 0,
+                                                     count: capacity * MemoryLayout<_Meta>.stride)
+    _keys = Self._allocate(Key.self, capacity)
+    _used = Self._allocate(UInt32.self, capacity)
+    _used.initialize(repeating: 0, count: capacity)
     _hands = .allocate(capacity: _setMask + 1)
     _hands.initialize(repeating: 0, count: _setMask + 1)
     _state = .allocate(capacity: 1)
     _state.initialize(to: _State())
   }
 
+  /// Cache-line-aligned storage (huge pages from 2 MiB, see `lookup_table_allocate`).
+  private static func _allocate<T>(_: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
+    guard let raw = lookup_table_allocate(max(1, count * MemoryLayout<T>.stride)) else {
+      fatalError("FlowCache: out of memory allocating \(count) entries")
+    }
+    return raw.bindMemory(to: T.self, capacity: count)
+  }
+
   deinit {
-    for i in 0..<configuration.capacity where _tags[i] != 0 { (_slots + i).deinitialize(count: 1) }
-    _tags.deallocate()
-    _slots.deallocate()
+    for i in 0..<configuration.capacity where _meta[i].tag != 0 { (_keys + i).deinitialize(count: 1) }
+    lookup_table_free(_meta)
+    lookup_table_free(_keys)
+    lookup_table_free(_used)
     _hands.deallocate()
     _state.deinitialize(count: 1)
     _state.deallocate()
@@ -209,31 +231,106 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   // MARK: Lookup
 
+  /// A hit: one keyed hash, the set's line of tags and answers, the key's line. The way is
+  /// chosen without branches (a select per way), so the only data-dependent branches are
+  /// "found and current" — predictable when most lookups hit.
   @inlinable
   public func lookup(_ key: Key) -> Result {
-    let hash = key.cacheHash(seed: _seed)
-    let tag = hash | 1
+    let hash = key.cacheHash(_hashKeys)
+    let tag = UInt32(truncatingIfNeeded: hash) | 1
     let first = (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways
+    var found = -1
     for way in 0..<_ways {
       let i = first &+ way
-      guard _tags[i] == tag, Key.cacheEqual(_slots[i].key, key) else { continue }
-      if configuration.replacement == .idleTimeout && _state.pointee.now &- _slots[i].used > configuration.idleTimeout {
+      found = _meta[i].tag == tag ? i : found
+    }
+    if _fastPath(found >= 0), Key.cacheEqual(_keys[found], key),
+       _meta[found].stamp == _state.pointee.generation,
+       configuration.replacement != .idleTimeout
+         || _state.pointee.now &- _used[found] <= configuration.idleTimeout {
+      _state.pointee.counters.hits += 1
+      _touch(found)
+      return _meta[found].answer
+    }
+    return _lookupSlow(key, tag: tag, first: first)
+  }
+
+  /// Bursts in groups of 16, in three passes: hash every key and prefetch its set's line;
+  /// pick each key's way and prefetch its key line; then finish each lookup in order (a
+  /// clean hit, or the single lookup's slow path). The misses of a group overlap instead of
+  /// following one another. Answers and counters are those of single lookups in order: a
+  /// miss that evicts a way a later key of the group picked is caught by re-checking the tag.
+  @inlinable
+  public func lookup(_ keys: UnsafeBufferPointer<Key>, into results: UnsafeMutableBufferPointer<Result>) {
+    precondition(results.count >= keys.count, "batch result buffer too small")
+    let group = 16
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * group) { scratch in
+      var offset = 0
+      while offset < keys.count {
+        let count = min(group, keys.count - offset)
+        for j in 0..<count {
+          let hash = keys[offset &+ j].cacheHash(_hashKeys)
+          let first = (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways
+          scratch[j] = first
+          scratch[group &+ j] = Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: hash) | 1)
+          lookup_prefetch(_meta + first)
+        }
+        for j in 0..<count {
+          let first = scratch[j]
+          let tag = UInt32(truncatingIfNeeded: scratch[group &+ j])
+          var found = -1
+          for way in 0..<_ways {
+            let i = first &+ way
+            found = _meta[i].tag == tag ? i : found
+          }
+          if found >= 0 { lookup_prefetch(_keys + found) }
+          scratch[group &+ j] = found &<< 32 | Int(tag)
+        }
+        for j in 0..<count {
+          let key = keys[offset &+ j]
+          let first = scratch[j]
+          let found = scratch[group &+ j] &>> 32
+          let tag = UInt32(truncatingIfNeeded: scratch[group &+ j])
+          if _fastPath(found >= 0), _meta[found].tag == tag, Key.cacheEqual(_keys[found], key),
+             _meta[found].stamp == _state.pointee.generation,
+             configuration.replacement != .idleTimeout
+               || _state.pointee.now &- _used[found] <= configuration.idleTimeout {
+            _state.pointee.counters.hits += 1
+            _touch(found)
+            results[offset &+ j] = _meta[found].answer
+          } else {
+            results[offset &+ j] = _lookupSlow(key, tag: tag, first: first)
+          }
+        }
+        offset &+= count
+      }
+    }
+  }
+
+  /// Everything but a clean hit: the key in another way of the set (a tag shared by two
+  /// keys), a stale answer (generation mode), an expired entry (idle timeout), or a miss.
+  @inlinable
+  func _lookupSlow(_ key: Key, tag: UInt32, first: Int) -> Result {
+    for way in 0..<_ways {
+      let i = first &+ way
+      guard _meta[i].tag != 0, Key.cacheEqual(_keys[i], key) else { continue }
+      if configuration.replacement == .idleTimeout && _state.pointee.now &- _used[i] > configuration.idleTimeout {
         _evict(i, expired: true)
         break  // a miss: recomputed and re-inserted below
       }
-      if _slots[i].generation != _state.pointee.generation {
+      if _meta[i].stamp != _state.pointee.generation {
         // Generation mode: an answer from before the last change is recomputed (a stale hit).
         _state.pointee.counters.staleHits += 1
         _state.pointee.counters.misses += 1
         let answer = Self._lookupInBase(&_base.pointee, key)
-        _slots[i].answer = answer
-        _slots[i].generation = _state.pointee.generation
+        _meta[i].answer = answer
+        _meta[i].stamp = _state.pointee.generation
         _touch(i)
         return answer
       }
       _state.pointee.counters.hits += 1
       _touch(i)
-      return _slots[i].answer
+      return _meta[i].answer
     }
     _state.pointee.counters.misses += 1
     let answer = Self._lookupInBase(&_base.pointee, key)
@@ -241,22 +338,22 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     return answer
   }
 
-  @inlinable
+  @inlinable @inline(__always)
   func _touch(_ i: Int) {
     switch configuration.replacement {
     case .directMapped: break
     case .lru:
       _state.pointee.useCounter &+= 1
-      _slots[i].used = _state.pointee.useCounter
-    case .clock: _slots[i].used = 1
-    case .idleTimeout: _slots[i].used = _state.pointee.now
+      _used[i] = _state.pointee.useCounter
+    case .clock: _used[i] = 1
+    case .idleTimeout: _used[i] = _state.pointee.now
     }
   }
 
   @inlinable
-  func _remember(_ key: Key, _ answer: Result, tag: UInt64, first: Int) {
+  func _remember(_ key: Key, _ answer: Result, tag: UInt32, first: Int) {
     var victim = -1
-    for way in 0..<_ways where _tags[first + way] == 0 {
+    for way in 0..<_ways where _meta[first + way].tag == 0 {
       victim = first + way
       break
     }
@@ -266,7 +363,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
         victim = first
       case .lru:
         victim = first
-        for way in 1..<_ways where _slots[first + way].used &- _state.pointee.useCounter < _slots[victim].used &- _state.pointee.useCounter {
+        for way in 1..<_ways where _used[first + way] &- _state.pointee.useCounter < _used[victim] &- _state.pointee.useCounter {
           victim = first + way
         }
       case .clock:
@@ -274,14 +371,14 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
         while true {
           let i = first + Int(_hands[set])
           _hands[set] = UInt8((Int(_hands[set]) + 1) % _ways)
-          if _slots[i].used == 0 {
+          if _used[i] == 0 {
             victim = i
             break
           }
-          _slots[i].used = 0
+          _used[i] = 0
         }
       case .idleTimeout:
-        for way in 0..<_ways where _state.pointee.now &- _slots[first + way].used > configuration.idleTimeout {
+        for way in 0..<_ways where _state.pointee.now &- _used[first + way] > configuration.idleTimeout {
           victim = first + way
           break
         }
@@ -292,8 +389,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       }
       _evict(victim, expired: configuration.replacement == .idleTimeout)
     }
-    (_slots + victim).initialize(to: _Slot(key: key, answer: answer, generation: _state.pointee.generation, used: 0))
-    _tags[victim] = tag
+    (_keys + victim).initialize(to: key)
+    _meta[victim] = _Meta(tag: tag, stamp: _state.pointee.generation, answer: answer)
     _touch(victim)
     _state.pointee.counters.inserts += 1
   }
@@ -301,8 +398,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   /// Frees slot `i`, counting an eviction (capacity) or an expiration (idle timeout).
   @inlinable
   func _evict(_ i: Int, expired: Bool) {
-    (_slots + i).deinitialize(count: 1)
-    _tags[i] = 0
+    (_keys + i).deinitialize(count: 1)
+    _meta[i].tag = 0
     if expired { _state.pointee.counters.expirations += 1 } else { _state.pointee.counters.evictions += 1 }
   }
 
@@ -348,12 +445,29 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   /// Forgets every cached answer.
   public func invalidateAll() {
-    for i in 0..<configuration.capacity where _tags[i] != 0 {
-      (_slots + i).deinitialize(count: 1)
-      _tags[i] = 0
+    _forgetAll()
+    _bumpGeneration()
+  }
+
+  /// Empties every way, counting each entry dropped as an invalidation.
+  func _forgetAll() {
+    for i in 0..<configuration.capacity where _meta[i].tag != 0 {
+      (_keys + i).deinitialize(count: 1)
+      _meta[i].tag = 0
       _state.pointee.counters.invalidations += 1
     }
+  }
+
+  /// Starts a new generation. Stamps keep the generation's low 32 bits, so when the counter
+  /// wraps every entry is forgotten first: no entry can ever match a generation it was not
+  /// computed in.
+  @usableFromInline
+  func _bumpGeneration() {
     _state.pointee.generation &+= 1
+    if _state.pointee.generation == 0 {
+      _forgetAll()
+      _state.pointee.generation = 1
+    }
   }
 
   /// Advances the logical clock used by `.idleTimeout`.
@@ -366,13 +480,13 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   func _invalidate(after entry: Entry) {
     switch configuration.invalidation {
     case .generation:
-      _state.pointee.generation &+= 1
+      _bumpGeneration()
       _state.pointee.counters.invalidations += 1
     case .targeted:
-      for i in 0..<configuration.capacity where _tags[i] != 0 {
-        if Base.change(of: entry, mayAffect: _slots[i].key, cachedAnswer: _slots[i].answer) {
-          (_slots + i).deinitialize(count: 1)
-          _tags[i] = 0
+      for i in 0..<configuration.capacity where _meta[i].tag != 0 {
+        if Base.change(of: entry, mayAffect: _keys[i], cachedAnswer: _meta[i].answer) {
+          (_keys + i).deinitialize(count: 1)
+          _meta[i].tag = 0
           _state.pointee.counters.invalidations += 1
         }
       }
@@ -384,14 +498,15 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   public var count: Int { base.count }
 
   /// Entries currently cached.
-  public var cachedEntries: Int { (0..<configuration.capacity).reduce(0) { $0 + (_tags[$1] != 0 ? 1 : 0) } }
+  public var cachedEntries: Int { (0..<configuration.capacity).reduce(0) { $0 + (_meta[$1].tag != 0 ? 1 : 0) } }
 
   /// The cache's own bytes (fixed at creation) plus the base's.
   public var memoryFootprint: Int { cacheBytes + base.memoryFootprint }
 
-  /// The cache's own bytes: tags, slots and hands, fixed at creation.
+  /// The cache's own bytes: tags/stamps/answers, keys, use stamps and hands, fixed at creation.
   public var cacheBytes: Int {
-    configuration.capacity * (MemoryLayout<UInt64>.stride + MemoryLayout<_Slot>.stride) + (_setMask + 1)
+    configuration.capacity * (MemoryLayout<_Meta>.stride + MemoryLayout<Key>.stride + MemoryLayout<UInt32>.stride)
+      + (_setMask + 1)
   }
 
   public var statistics: LookupStatistics {

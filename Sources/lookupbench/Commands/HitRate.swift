@@ -15,7 +15,9 @@ struct HitRate: ParsableCommand {
       cache did; --threads 1 is one shared cache. Churn is policy changes per million lookups \
       (a random 10 % of the rules is taken out first and moved in and out). The replay runs on \
       one thread: hit rates do not depend on real concurrency; ns/lookup is the cost on this \
-      machine of that replay (hits and misses apportioned by the measured cost of a hit). \
+      machine of that replay. The cost of a hit (single and in bursts of 64, on the flows \
+      the first cache holds) and of a miss (distinct flows through an emptied cache, beside \
+      the base alone on the same flows) are measured directly, medians of 7 passes. \
       Synthetic traces: --zipf S --flows N draws N distinct headers from the trace and replays \
       --lookups of them with Zipf(S) popularity. Output: a Markdown table, and one JSON object \
       per combination per line with --json FILE.
@@ -59,6 +61,8 @@ struct HitRate: ParsableCommand {
   @Option(help: "Write one JSON object per combination per line to this file.")
   var json: String?
 
+  func formatted(_ value: Double) -> String { value.isNaN ? "n/a" : String(format: "%.1f", value) }
+
   func run() throws {
     try reportingErrors {
       let workload = try input.workload()
@@ -94,8 +98,8 @@ struct HitRate: ParsableCommand {
                              String(threadCount), String(format: "%.1f", result.counters.hitRate * 100),
                              String(result.counters.staleHits), String(result.counters.evictions),
                              String(result.counters.invalidations), String(format: "%.1f", result.nanosecondsPerLookup),
-                             result.hitNanoseconds.isNaN ? "n/a" : String(format: "%.1f", result.hitNanoseconds),
-                             result.missNanoseconds.isNaN ? "n/a" : String(format: "%.1f", result.missNanoseconds)])
+                             formatted(result.costs.hit), formatted(result.costs.hitBatch),
+                             formatted(result.costs.miss), formatted(result.costs.base)])
                 lines.append(result.json(size: size, configuration: configuration, churn: changes, threads: threadCount,
                                          structure: structure, rules: input.rules, trace: traceLabel))
               }
@@ -104,7 +108,8 @@ struct HitRate: ParsableCommand {
         }
       }
       print(markdownTable(header: ["entries", "replacement", "invalidation", "churn/M", "threads", "hit %", "stale hits",
-                                   "evictions", "invalidations", "ns/lookup", "ns (hit)", "ns (miss)"], rows: rows))
+                                   "evictions", "invalidations", "ns/lookup", "ns (hit)", "ns (hit, batch 64)",
+                                   "ns (miss)", "ns (base alone)"], rows: rows))
       if let json {
         _ = FileManager.default.createFile(atPath: json, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
         print("\nJSON: \(json)")
@@ -113,12 +118,22 @@ struct HitRate: ParsableCommand {
   }
 }
 
+/// What a hit and a miss cost, measured directly (see `measureHitAndMiss`).
+struct CacheCosts {
+  /// Flows the hit figures were measured on.
+  var heldFlows: Int
+  var hit = Double.nan
+  var hitBatch = Double.nan
+  var miss = Double.nan
+  /// The base alone on the miss figures' keys.
+  var base = Double.nan
+}
+
 /// What one replay measured.
 struct HitRateResult {
   var counters: FlowCacheCounters
   var nanosecondsPerLookup: Double
-  var hitNanoseconds: Double
-  var missNanoseconds: Double
+  var costs: CacheCosts
   var lookups: Int
 
   func json(size: Int, configuration: FlowCacheConfiguration, churn: Int, threads: Int, structure: String,
@@ -133,8 +148,9 @@ struct HitRateResult {
       ("hit_rate", String(format: "%.5f", counters.hitRate)), ("stale_hits", "\(counters.staleHits)"),
       ("evictions", "\(counters.evictions)"), ("expirations", "\(counters.expirations)"),
       ("invalidations", "\(counters.invalidations)"), ("rejected", "\(counters.rejected)"),
-      ("ns_per_lookup", number(nanosecondsPerLookup)), ("ns_hit", number(hitNanoseconds)),
-      ("ns_miss", number(missNanoseconds)), ("rule_set", quoted(rules)), ("trace", quoted(trace)),
+      ("ns_per_lookup", number(nanosecondsPerLookup)), ("ns_hit", number(costs.hit)),
+      ("ns_hit_batch", number(costs.hitBatch)), ("held_flows", "\(costs.heldFlows)"),
+      ("ns_miss", number(costs.miss)), ("ns_base", number(costs.base)), ("rule_set", quoted(rules)), ("trace", quoted(trace)),
       ("machine", quoted(machineDescription())),
     ]
     return "{" + fields.map { "\(quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
@@ -182,33 +198,49 @@ struct HitRateVisitor: PolicyDatabaseVisitor {
       }
       if i & 1023 == 0 { for cache in caches { cache.advanceClock(to: UInt32(truncatingIfNeeded: i)) } }
       let thread = threads == 1 ? 0 : Int(truncatingIfNeeded: rssHash(key, seed: rssSeed) % UInt64(threads))
-      checksum &+= caches[thread].lookup(key).index
+      // `caches` keeps every cache alive: no retain and release around each lookup.
+      checksum &+= Unmanaged.passUnretained(caches[thread])._withUnsafeGuaranteedRef { $0.lookup(key) }.index
     }
     let elapsed = Double(monotonicNanoseconds() - start)
     measurementSink &+= checksum
     let counters = caches.reduce(FlowCacheCounters()) { $0 + $1.counters }
-    // The cost of a hit: keys the first cache holds (each checked to hit), timed over 8 passes;
-    // hits change nothing that could evict another held key.
-    let warm = caches[0]
+    let costs = measureHitAndMiss(base, caches[0], keys)
+    return HitRateResult(counters: counters, nanosecondsPerLookup: elapsed / Double(max(keys.count, 1)),
+                         costs: costs, lookups: keys.count)
+  }
+
+  /// The cost of a hit and of a miss, measured directly (medians of 7 passes), not
+  /// apportioned from the replay:
+  /// - hit: the keys `warm` holds (each checked to hit; at most half its capacity), in a
+  ///   shuffled order, single lookups and bursts of 64; hits change nothing that could evict
+  ///   another held key;
+  /// - miss: up to 4,096 distinct keys through a cache emptied before each pass (every lookup
+  ///   misses: the base's lookup plus the insert), against the base alone on the same keys.
+  func measureHitAndMiss<B: TargetedInvalidation>(_ base: B, _ warm: FlowCache<B>, _ keys: [FlowKey]) -> CacheCosts
+  where B.Key == FlowKey, B.Result == PolicyLookupResult {
+    var generator = SplitMix64(seed: 3)
     var held: [FlowKey] = []
-    for key in Set(keys.suffix(16_384)) where held.count < configuration.capacity / 2 {
+    for key in Set(keys.suffix(65_536)) where held.count < warm.configuration.capacity / 2 {
       let before = warm.counters.hits
       _ = warm.lookup(key)
       if warm.counters.hits > before { held.append(key) }
     }
-    var hitNanoseconds = Double.nan
+    held.shuffle(using: &generator)
+    var costs = CacheCosts(heldFlows: held.count)
     if !held.isEmpty {
-      let hitStart = monotonicNanoseconds()
-      for _ in 0..<8 { for key in held { checksum &+= warm.lookup(key).index } }
-      hitNanoseconds = Double(monotonicNanoseconds() - hitStart) / Double(8 * held.count)
-      measurementSink &+= checksum
+      costs.hit = median(measureSingleLookups(warm, keys: held, passes: 7))
+      costs.hitBatch = median(measureBatchedLookups(warm, keys: held, batchSize: 64, passes: 7))
     }
-    let perLookup = elapsed / Double(max(keys.count, 1))
-    let missRate = 1 - counters.hitRate
-    let missNanoseconds = missRate > 0 && !hitNanoseconds.isNaN
-      ? max(0, perLookup - counters.hitRate * hitNanoseconds) / missRate : .nan
-    return HitRateResult(counters: counters, nanosecondsPerLookup: perLookup, hitNanoseconds: hitNanoseconds,
-                         missNanoseconds: missNanoseconds, lookups: keys.count)
+    let fresh = Array(Set(keys).prefix(4_096)).shuffled(using: &generator)
+    let scratch = FlowCache(base: base, configuration: warm.configuration)
+    var missFigures: [Double] = []
+    for _ in 0..<7 {
+      scratch.invalidateAll()
+      missFigures.append(timeOnePass(scratch, fresh))
+    }
+    costs.miss = median(missFigures)
+    costs.base = median(measureSingleLookups(base, keys: fresh, passes: 7))
+    return costs
   }
 
   /// The RSS hash: the 5-tuple only, as a NIC spreads flows over queues.

@@ -152,7 +152,7 @@ struct AdversarialFlows {
     while attack.count < Self.count {
       var flow = headers[Int.random(in: 0..<headers.count, using: &rng)].flowKey()
       flow.sourcePort = UInt16.random(in: 1024...65535, using: &rng)
-      if Int(truncatingIfNeeded: flow.cacheHash(seed: knownSeed) &>> 32) & (Self.cacheSets - 1) == 0,
+      if Int(truncatingIfNeeded: flow.cacheHash(CacheHashKeys(seed: knownSeed)) &>> 32) & (Self.cacheSets - 1) == 0,
          seen.insert(flow).inserted {
         attack.append(flow)
       }

@@ -91,6 +91,11 @@ public protocol TargetedInvalidation: LookupStructure {
   /// Whether inserting or removing `entry` could change the answer for `key`, whose cached
   /// answer is `cached`.
   static func change(of entry: Entry, mayAffect key: Key, cachedAnswer cached: Result) -> Bool
+
+  /// Whether removing `entry` could change a cached answer `cached`, whatever its key. A
+  /// removal can only change the answers it was: this lets the cache decide from its small
+  /// per-way records without reading any key.
+  static func removal(of entry: Entry, mayAffect cached: Result) -> Bool
 }
 
 extension PolicyDatabase {
@@ -100,6 +105,12 @@ extension PolicyDatabase {
   public static func change(of policy: Policy, mayAffect key: FlowKey, cachedAnswer cached: PolicyLookupResult) -> Bool {
     cached.index == policy.index || policy.matches(key)
   }
+
+  /// The removed policy was the answer, or the answer does not change.
+  @inlinable
+  public static func removal(of policy: Policy, mayAffect cached: PolicyLookupResult) -> Bool {
+    cached.index == policy.index
+  }
 }
 
 extension SecurityAssociationDatabase {
@@ -108,5 +119,11 @@ extension SecurityAssociationDatabase {
   public static func change(of sa: SecurityAssociation, mayAffect key: SALookupKey,
                             cachedAnswer cached: SALookupResult) -> Bool {
     cached.id == sa.id || (sa.spi == key.spi && sa.namespace == key.namespace)
+  }
+
+  /// The removed SA was the answer, or the answer does not change (kernel and RFC 4301
+  /// forms alike: a lookup's answer is one matching SA; dropping another leaves it best).
+  public static func removal(of sa: SecurityAssociation, mayAffect cached: SALookupResult) -> Bool {
+    cached.id == sa.id
   }
 }

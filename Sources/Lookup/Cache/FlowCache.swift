@@ -22,19 +22,31 @@ import CLookupSupport
 //   - `.targeted` — a change invalidates only the entries whose answer it could alter: for a
 //     policy, the entries whose flow it matches (it may now win) or whose answer it is (its
 //     removal or replacement changes it) — `TargetedInvalidation`. Found by a scan of the
-//     table: O(capacity) per change, all other entries keep their answers.
+//     table: O(capacity) per change, all other entries keep their answers. A removal only
+//     alters the answers it was, so its scan reads the small per-way records and no key; an
+//     insert or replacement must test its selector on every cached key.
 //   Changing the base behind the cache's back is not possible: the base is only reachable
 //   through the cache's `insert`/`remove`/`update`/`modifyBase`, and each of them
 //   invalidates before returning, so no stale answer is ever visible.
 //
+// Layout
+//   Two arrays, both line-aligned. Per way a small record — 32-bit tag (hash bits, 0 =
+//   empty), 32-bit generation stamp, the answer: 16 bytes for an SPD answer, so a 4-way
+//   set's records are one 64-byte line. And per way the key (a `FlowKey` is exactly one
+//   line). A third array of 32-bit use stamps serves LRU, CLOCK and idle timeout (written on
+//   a hit, read only when choosing a victim). The hash is keyed by 8 random words per cache
+//   (`CacheHashKeys`): four independent 64×64→128-bit products, so it costs a few multiplies'
+//   latency and crafted flows cannot aim at one set without the seed.
+//
 // Complexity
-//   hit: one hash of the key, one 64-byte line of tags for the set, the entry's lines;
-//   miss: the base's lookup plus an insert into the set; change: O(1) (generation) or
-//   O(capacity) (targeted), plus the base's own cost.
+//   hit: one hash of the key, the set's line of records (the way is chosen without
+//   branches), the key's line; miss: the same plus the base's lookup and an insert into the
+//   set; change: O(1) (generation) or O(capacity) (targeted), plus the base's own cost.
+//   Batch lookups hash a group of 16 keys and prefetch their lines before using any.
 //
 // Memory
-//   Fixed at creation: `capacity` × (8-byte tag + the entry: key, answer, 8-byte stamp,
-//   4-byte use time), never grown — a flood of distinct flows only evicts.
+//   Fixed at creation: `capacity` × (record + key + 4-byte use stamp), never grown — a flood
+//   of distinct flows only evicts.
 //
 // Good at / bad at
 //   Traffic with locality (a few elephant flows, bursts): 1 probe instead of a full
@@ -313,7 +325,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   func _lookupSlow(_ key: Key, tag: UInt32, first: Int) -> Result {
     for way in 0..<_ways {
       let i = first &+ way
-      guard _meta[i].tag != 0, Key.cacheEqual(_keys[i], key) else { continue }
+      // Only ways with this key's tag can hold it: no other way's key line is read.
+      guard _meta[i].tag == tag, Key.cacheEqual(_keys[i], key) else { continue }
       if configuration.replacement == .idleTimeout && _state.pointee.now &- _used[i] > configuration.idleTimeout {
         _evict(i, expired: true)
         break  // a miss: recomputed and re-inserted below
@@ -415,7 +428,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   @discardableResult
   public func remove(_ id: EntryID) throws(LookupError) -> Entry {
     let entry = try _base.pointee.remove(id)
-    _invalidate(after: entry)
+    _invalidate(afterRemoving: entry)
     return entry
   }
 
@@ -432,7 +445,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     for change in changes {
       if case .insert(let entry) = change, inserted.next() != nil { _invalidate(after: entry) }
     }
-    for entry in result.removedEntries { _invalidate(after: entry) }
+    for entry in result.removedEntries { _invalidate(afterRemoving: entry) }
     return result
   }
 
@@ -473,6 +486,20 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   /// Advances the logical clock used by `.idleTimeout`.
   public func advanceClock(to time: UInt32) {
     _state.pointee.now = time
+  }
+
+  /// Invalidates what removing `entry` may have altered: in targeted mode the ways whose
+  /// answer it was, found from the per-way records alone (no key is read).
+  @inlinable
+  func _invalidate(afterRemoving entry: Entry) {
+    guard configuration.invalidation == .targeted else { return _invalidate(after: entry) }
+    for i in 0..<configuration.capacity where _meta[i].tag != 0 {
+      if Base.removal(of: entry, mayAffect: _meta[i].answer) {
+        (_keys + i).deinitialize(count: 1)
+        _meta[i].tag = 0
+        _state.pointee.counters.invalidations += 1
+      }
+    }
   }
 
   /// Invalidates what a change to `entry` may have altered (see the file comment).

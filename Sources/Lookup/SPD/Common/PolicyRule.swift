@@ -129,6 +129,18 @@ public struct PolicyRule: Hashable, Sendable {
     (key.destination ^ destinationBits) & destinationMask == 0 && (key.source ^ sourceBits) & sourceMask == 0
   }
 
+  /// `matchesAddresses` for an IPv4 rule, on the high words of the left-aligned addresses
+  /// (an IPv4 prefix is at most 32 bits long, so its mask is 0 in the low word).
+  @inlinable @inline(__always)
+  public func matchesIPv4Addresses(source: UInt64, destination: UInt64) -> Bool {
+    let ruleSource = UInt64(truncatingIfNeeded: sourceBits &>> 64)
+    let ruleDestination = UInt64(truncatingIfNeeded: destinationBits &>> 64)
+    // ~(max >> n) is the top-n mask for n in 0...63 (n = 0 gives 0).
+    let sourceMask = ~(UInt64.max &>> UInt64(sourceLength))
+    let destinationMask = ~(UInt64.max &>> UInt64(destinationLength))
+    return ((source ^ ruleSource) & sourceMask) | ((destination ^ ruleDestination) & destinationMask) == 0
+  }
+
   /// Whether `port` matches a 4-byte port selector: (value, mask), or (low, high) if `isRange`.
   @inlinable @inline(__always)
   static func port(_ port: UInt16, _ a: UInt16, _ b: UInt16, isRange: Bool) -> Bool {
@@ -211,6 +223,16 @@ public struct PolicyRules {
   public func matches(_ slot: UInt32, _ key: FlowKey, context: UInt8) -> Bool {
     let rule = hot[Int(slot)]
     return rule.context == context && rule.matchesAddresses(key) && rule.matchesPortsProtocolAndDSCP(key)
+      && (rule.flags & PolicyRule.Flags.needsExtras != 0 ? extras[Int(slot)].matches(key) : key.interfaceID == 0)
+  }
+
+  /// `matches` for a flow of an IPv4 context (`context & 1 == 0`), given the high words of
+  /// its addresses: a rule of that context is IPv4 too, so its prefixes are checked on them.
+  @inlinable @inline(__always)
+  public func matchesIPv4(_ slot: UInt32, _ key: FlowKey, source: UInt64, destination: UInt64, context: UInt8) -> Bool {
+    let rule = hot[Int(slot)]
+    return rule.context == context && rule.matchesIPv4Addresses(source: source, destination: destination)
+      && rule.matchesPortsProtocolAndDSCP(key)
       && (rule.flags & PolicyRule.Flags.needsExtras != 0 ? extras[Int(slot)].matches(key) : key.interfaceID == 0)
   }
 

@@ -65,6 +65,10 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     @usableFromInline var context: UInt8
     @usableFromInline var sourceClass: UInt8
     @usableFromInline var destinationClass: UInt8
+
+    /// The masks' high words: all of an IPv4 tuple's mask.
+    @inlinable var sourceMaskIPv4: UInt64 { UInt64(truncatingIfNeeded: sourceMask &>> 64) }
+    @inlinable var destinationMaskIPv4: UInt64 { UInt64(truncatingIfNeeded: destinationMask &>> 64) }
   }
 
   /// An empty hash entry. Entries are `fingerprint << 32 | head slot`.
@@ -120,11 +124,18 @@ public struct TupleSpaceIndex: PolicySlotIndex {
 
   @inlinable @inline(__always)
   func _hash(source: UInt128, destination: UInt128, ipv6: Bool) -> UInt64 {
-    if !ipv6 {  // both keys fit in the top 32 bits: one word, one mix
-      return SeededHash.mix(_seed, UInt64(truncatingIfNeeded: source &>> 96) &<< 32
-                                   | UInt64(truncatingIfNeeded: destination &>> 96))
+    if !ipv6 {
+      return _hashIPv4(source: UInt64(truncatingIfNeeded: source &>> 64),
+                       destination: UInt64(truncatingIfNeeded: destination &>> 64))
     }
     return SeededHash.mix(SeededHash.mix(_seed, source), destination)
+  }
+
+  /// The hash of masked IPv4 addresses given as the high words of their left-aligned bits:
+  /// both fit in the top 32 bits, so one word and one mix.
+  @inlinable @inline(__always)
+  func _hashIPv4(source: UInt64, destination: UInt64) -> UInt64 {
+    SeededHash.mix(_seed, source & 0xFFFF_FFFF_0000_0000 | destination &>> 32)
   }
 
   @inlinable @inline(__always)
@@ -143,6 +154,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     let start = Int(_orderStart[Int(context)]), end = Int(_orderStart[Int(context) + 1])
     if start == end { return }
     let ipv6 = context & 1 != 0
+    if !ipv6 { return _searchIPv4(key, context: context, start: start, end: end, rules: rules, best: &best) }
     _tuples.withUnsafeBufferPointer { tuples in
       _pool.withUnsafeBufferPointer { pool in
         _next.withUnsafeBufferPointer { next in
@@ -179,6 +191,93 @@ public struct TupleSpaceIndex: PolicySlotIndex {
           }
         }
       }
+    }
+  }
+
+  /// `search` for an IPv4 context: the same walk on 64-bit words. An IPv4 address is the
+  /// top 32 bits of its left-aligned 128 bits, and every mask of an IPv4 tuple or rule is 0
+  /// in the low word, so masking, hashing, verifying a bucket and matching a rule's prefixes
+  /// all need the high words only — half the arithmetic of the general walk.
+  @inlinable
+  func _searchIPv4(_ key: FlowKey, context: UInt8, start: Int, end: Int, rules: PolicyRules,
+                   best: inout PolicyMatchCandidate) {
+    let source = UInt64(truncatingIfNeeded: key.source &>> 64)
+    let destination = UInt64(truncatingIfNeeded: key.destination &>> 64)
+    _tuples.withUnsafeBufferPointer { tuples in
+      _pool.withUnsafeBufferPointer { pool in
+        _next.withUnsafeBufferPointer { next in
+          _order.withUnsafeBufferPointer { order in
+            // As in `search`: the bucket of the tuple `lookahead` ahead is hashed and
+            // prefetched while this one is probed.
+            var hashes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            func hashAndPrefetch(_ position: Int) -> UInt64 {
+              let tuple = tuples.baseAddress! + Int(order[position])
+              let hash = _hashIPv4(source: source & tuple.pointee.sourceMaskIPv4,
+                                   destination: destination & tuple.pointee.destinationMaskIPv4)
+              lookup_prefetch(pool.baseAddress! + (tuple.pointee.tableOffset + Int(truncatingIfNeeded: hash) & tuple.pointee.tableMask))
+              return hash
+            }
+            withUnsafeMutableBytes(of: &hashes) { raw in
+              let ring = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
+              for position in start..<min(end, start + Self.lookahead) {
+                ring[position & 3] = hashAndPrefetch(position)
+              }
+              for position in start..<end {
+                let tuple = tuples.baseAddress! + Int(order[position])
+                if tuple.pointee.bestRank >= best.rank { return }
+                let ahead = position + Self.lookahead
+                if ahead < end { ring[ahead & 3] = hashAndPrefetch(ahead) }
+                let sourceMask = tuple.pointee.sourceMaskIPv4, destinationMask = tuple.pointee.destinationMaskIPv4
+                guard let head = Self._probeIPv4(pool, tuple.pointee, hash: ring[position & 3],
+                                                 source: source & sourceMask, destination: destination & destinationMask,
+                                                 sourceMask: sourceMask, destinationMask: destinationMask, rules: rules)
+                else { continue }
+                Self._scanIPv4(from: head, key: key, source: source, destination: destination, context: context,
+                               rules: rules, next: next, best: &best)
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// `_scan` for an IPv4 flow whose addresses' high words are `source` and `destination`.
+  @inlinable @inline(__always)
+  static func _scanIPv4(from head: UInt32, key: FlowKey, source: UInt64, destination: UInt64, context: UInt8,
+                        rules: PolicyRules, next: UnsafeBufferPointer<UInt32>, best: inout PolicyMatchCandidate) {
+    var slot = head
+    while slot != endOfList {
+      let rank = rules[slot].rank
+      if rank >= best.rank { return }
+      if rules.matchesIPv4(slot, key, source: source, destination: destination, context: context) {
+        best = PolicyMatchCandidate(rank: rank, slot: slot)
+        return
+      }
+      slot = next[Int(slot)]
+    }
+  }
+
+  /// `_probe` on the high words of IPv4 keys and masks.
+  @inlinable @inline(__always)
+  static func _probeIPv4(_ pool: UnsafeBufferPointer<UInt64>, _ tuple: _Tuple, hash: UInt64, source: UInt64,
+                         destination: UInt64, sourceMask: UInt64, destinationMask: UInt64,
+                         rules: PolicyRules) -> UInt32? {
+    let fingerprint = hash &>> 32
+    var i = Int(truncatingIfNeeded: hash) & tuple.tableMask
+    while true {
+      let entry = pool[tuple.tableOffset &+ i]
+      if entry == emptyEntry { return nil }
+      if entry &>> 32 == fingerprint {
+        let head = UInt32(truncatingIfNeeded: entry)
+        let rule = rules.hot.baseAddress! + Int(head)
+        let ruleSource = UInt64(truncatingIfNeeded: rule.pointee.sourceBits &>> 64)
+        let ruleDestination = UInt64(truncatingIfNeeded: rule.pointee.destinationBits &>> 64)
+        if (ruleSource & sourceMask ^ source) | (ruleDestination & destinationMask ^ destination) == 0 {
+          return head
+        }
+      }
+      i = (i &+ 1) & tuple.tableMask
     }
   }
 
@@ -245,16 +344,22 @@ public struct TupleSpaceIndex: PolicySlotIndex {
                             active -= 1
                             continue
                           }
-                          if let head = Self._probe(pool, tuple, hash: hashes[i], source: keys[i].source & tuple.sourceMask,
-                                                    destination: keys[i].destination & tuple.destinationMask, rules: rules) {
+                          if let head = Self._probeEither(pool, tuple, hash: hashes[i], key: keys[i], rules: rules) {
                             heads[i] = head
                             lookup_prefetch(rules.hot.baseAddress! + Int(head))
                             continue
                           }
                         } else {
                           // Scan round.
-                          Self._scan(from: heads[i], key: keys[i], context: contexts[i], rules: rules, next: next,
-                                     best: &best[i])
+                          if contexts[i] & 1 == 0 {
+                            Self._scanIPv4(from: heads[i], key: keys[i],
+                                           source: UInt64(truncatingIfNeeded: keys[i].source &>> 64),
+                                           destination: UInt64(truncatingIfNeeded: keys[i].destination &>> 64),
+                                           context: contexts[i], rules: rules, next: next, best: &best[i])
+                          } else {
+                            Self._scan(from: heads[i], key: keys[i], context: contexts[i], rules: rules, next: next,
+                                       best: &best[i])
+                          }
                           heads[i] = Self.endOfList
                         }
                         // Advance to the next tuple and prefetch its bucket.
@@ -281,10 +386,26 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// The bucket hash of a key in a tuple, with the bucket prefetched.
   @inlinable @inline(__always)
   func _hashAndPrefetch(_ key: FlowKey, _ tuple: _Tuple, _ pool: UnsafeBufferPointer<UInt64>) -> UInt64 {
-    let hash = _hash(source: key.source & tuple.sourceMask, destination: key.destination & tuple.destinationMask,
-                     ipv6: tuple.context & 1 != 0)
+    let hash = tuple.context & 1 == 0
+      ? _hashIPv4(source: UInt64(truncatingIfNeeded: key.source &>> 64) & tuple.sourceMaskIPv4,
+                  destination: UInt64(truncatingIfNeeded: key.destination &>> 64) & tuple.destinationMaskIPv4)
+      : _hash(source: key.source & tuple.sourceMask, destination: key.destination & tuple.destinationMask, ipv6: true)
     lookup_prefetch(pool.baseAddress! + (tuple.tableOffset &+ Int(truncatingIfNeeded: hash) & tuple.tableMask))
     return hash
+  }
+
+  /// `_probe` or `_probeIPv4`, by the tuple's family, for a whole key.
+  @inlinable @inline(__always)
+  static func _probeEither(_ pool: UnsafeBufferPointer<UInt64>, _ tuple: _Tuple, hash: UInt64, key: FlowKey,
+                           rules: PolicyRules) -> UInt32? {
+    if tuple.context & 1 == 0 {
+      let sourceMask = tuple.sourceMaskIPv4, destinationMask = tuple.destinationMaskIPv4
+      return _probeIPv4(pool, tuple, hash: hash, source: UInt64(truncatingIfNeeded: key.source &>> 64) & sourceMask,
+                        destination: UInt64(truncatingIfNeeded: key.destination &>> 64) & destinationMask,
+                        sourceMask: sourceMask, destinationMask: destinationMask, rules: rules)
+    }
+    return _probe(pool, tuple, hash: hash, source: key.source & tuple.sourceMask,
+                  destination: key.destination & tuple.destinationMask, rules: rules)
   }
 
   /// The head slot of the list whose masked key is (source, destination), if any.

@@ -167,7 +167,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
               let tuple = tuples.baseAddress! + Int(order[position])
               let hash = _hash(source: key.source & tuple.pointee.sourceMask,
                                destination: key.destination & tuple.pointee.destinationMask, ipv6: ipv6)
-              lookup_prefetch(pool.baseAddress! + (tuple.pointee.tableOffset + Int(truncatingIfNeeded: hash) & tuple.pointee.tableMask))
+              lookup_prefetch(pool.baseAddress! + (tuple.pointee.tableOffset &+ Int(truncatingIfNeeded: hash) & tuple.pointee.tableMask))
               return hash
             }
             withUnsafeMutableBytes(of: &hashes) { raw in
@@ -179,7 +179,11 @@ public struct TupleSpaceIndex: PolicySlotIndex {
                 let tuple = tuples.baseAddress! + Int(order[position])
                 if tuple.pointee.bestRank >= best.rank { return }
                 let ahead = position + Self.lookahead
-                if ahead < end { ring[ahead & 3] = hashAndPrefetch(ahead) }
+                // A tuple that cannot beat the best match so far will never be probed (tuples
+                // are in best-rank order and the best only improves): no hash for it.
+                if ahead < end && tuples[Int(order[ahead])].bestRank < best.rank {
+                  ring[ahead & 3] = hashAndPrefetch(ahead)
+                }
                 let source = key.source & tuple.pointee.sourceMask
                 let destination = key.destination & tuple.pointee.destinationMask
                 guard let head = Self._probe(pool, tuple.pointee, hash: ring[position & 3], source: source,
@@ -214,7 +218,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
               let tuple = tuples.baseAddress! + Int(order[position])
               let hash = _hashIPv4(source: source & tuple.pointee.sourceMaskIPv4,
                                    destination: destination & tuple.pointee.destinationMaskIPv4)
-              lookup_prefetch(pool.baseAddress! + (tuple.pointee.tableOffset + Int(truncatingIfNeeded: hash) & tuple.pointee.tableMask))
+              lookup_prefetch(pool.baseAddress! + (tuple.pointee.tableOffset &+ Int(truncatingIfNeeded: hash) & tuple.pointee.tableMask))
               return hash
             }
             withUnsafeMutableBytes(of: &hashes) { raw in
@@ -226,7 +230,11 @@ public struct TupleSpaceIndex: PolicySlotIndex {
                 let tuple = tuples.baseAddress! + Int(order[position])
                 if tuple.pointee.bestRank >= best.rank { return }
                 let ahead = position + Self.lookahead
-                if ahead < end { ring[ahead & 3] = hashAndPrefetch(ahead) }
+                // A tuple that cannot beat the best match so far will never be probed (tuples
+                // are in best-rank order and the best only improves): no hash for it.
+                if ahead < end && tuples[Int(order[ahead])].bestRank < best.rank {
+                  ring[ahead & 3] = hashAndPrefetch(ahead)
+                }
                 let sourceMask = tuple.pointee.sourceMaskIPv4, destinationMask = tuple.pointee.destinationMaskIPv4
                 guard let head = Self._probeIPv4(pool, tuple.pointee, hash: ring[position & 3],
                                                  source: source & sourceMask, destination: destination & destinationMask,

@@ -252,9 +252,16 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     let tag = UInt32(truncatingIfNeeded: hash) | 1
     let first = (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways
     var found = -1
-    for way in 0..<_ways {
-      let i = first &+ way
-      found = _meta[i].tag == tag ? i : found
+    if _ways == 4 {  // the default shape: four selects, no loop
+      found = _meta[first].tag == tag ? first : found
+      found = _meta[first &+ 1].tag == tag ? first &+ 1 : found
+      found = _meta[first &+ 2].tag == tag ? first &+ 2 : found
+      found = _meta[first &+ 3].tag == tag ? first &+ 3 : found
+    } else {
+      for way in 0..<_ways {
+        let i = first &+ way
+        found = _meta[i].tag == tag ? i : found
+      }
     }
     if _fastPath(found >= 0), Key.cacheEqual(_keys[found], key),
        _meta[found].stamp == _state.pointee.generation,

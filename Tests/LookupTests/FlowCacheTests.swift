@@ -65,6 +65,7 @@ struct FlowCacheTests {
         }
       }
       #expect(cache.counters.hits > 0, "\(set): the cache never hit")
+      cache.checkInvariants()
     }
   }
 

@@ -177,6 +177,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     @usableFromInline var counters = FlowCacheCounters()
     @usableFromInline var generation: UInt32 = 1
     @usableFromInline var useCounter: UInt32 = 0
+    /// Ways holding an entry (so that a change to an empty cache scans nothing).
+    @usableFromInline var live = 0
     @usableFromInline var now: UInt32 = 0
 
     @inlinable init() {}
@@ -411,15 +413,23 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     }
     (_keys + victim).initialize(to: key)
     _meta[victim] = _Meta(tag: tag, stamp: _state.pointee.generation, answer: answer)
+    _state.pointee.live &+= 1
     _touch(victim)
     _state.pointee.counters.inserts += 1
+  }
+
+  /// Empties way `i` (which holds an entry).
+  @inlinable @inline(__always)
+  func _drop(_ i: Int) {
+    (_keys + i).deinitialize(count: 1)
+    _meta[i].tag = 0
+    _state.pointee.live &-= 1
   }
 
   /// Frees slot `i`, counting an eviction (capacity) or an expiration (idle timeout).
   @inlinable
   func _evict(_ i: Int, expired: Bool) {
-    (_keys + i).deinitialize(count: 1)
-    _meta[i].tag = 0
+    _drop(i)
     if expired { _state.pointee.counters.expirations += 1 } else { _state.pointee.counters.evictions += 1 }
   }
 
@@ -471,9 +481,9 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   /// Empties every way, counting each entry dropped as an invalidation.
   func _forgetAll() {
+    if _state.pointee.live == 0 { return }
     for i in 0..<configuration.capacity where _meta[i].tag != 0 {
-      (_keys + i).deinitialize(count: 1)
-      _meta[i].tag = 0
+      _drop(i)
       _state.pointee.counters.invalidations += 1
     }
   }
@@ -500,10 +510,10 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   @inlinable
   func _invalidate(afterRemoving entry: Entry) {
     guard configuration.invalidation == .targeted else { return _invalidate(after: entry) }
+    if _state.pointee.live == 0 { return }
     for i in 0..<configuration.capacity where _meta[i].tag != 0 {
       if Base.removal(of: entry, mayAffect: _meta[i].answer) {
-        (_keys + i).deinitialize(count: 1)
-        _meta[i].tag = 0
+        _drop(i)
         _state.pointee.counters.invalidations += 1
       }
     }
@@ -517,10 +527,10 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       _bumpGeneration()
       _state.pointee.counters.invalidations += 1
     case .targeted:
+      if _state.pointee.live == 0 { return }
       for i in 0..<configuration.capacity where _meta[i].tag != 0 {
         if Base.change(of: entry, mayAffect: _keys[i], cachedAnswer: _meta[i].answer) {
-          (_keys + i).deinitialize(count: 1)
-          _meta[i].tag = 0
+          _drop(i)
           _state.pointee.counters.invalidations += 1
         }
       }
@@ -532,7 +542,20 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   public var count: Int { base.count }
 
   /// Entries currently cached.
-  public var cachedEntries: Int { (0..<configuration.capacity).reduce(0) { $0 + (_meta[$1].tag != 0 ? 1 : 0) } }
+  public var cachedEntries: Int { _state.pointee.live }
+
+  /// Walks the table and traps on a broken invariant: the live count is the number of
+  /// occupied ways, and every occupied way's key is in the set its hash names with its tag.
+  public func checkInvariants() {
+    var occupied = 0
+    for i in 0..<configuration.capacity where _meta[i].tag != 0 {
+      occupied += 1
+      let hash = _keys[i].cacheHash(_hashKeys)
+      precondition(_meta[i].tag == UInt32(truncatingIfNeeded: hash) | 1, "FlowCache: way \(i) has a stale tag")
+      precondition((Int(truncatingIfNeeded: hash &>> 32) & _setMask) == i / _ways, "FlowCache: way \(i) in the wrong set")
+    }
+    precondition(occupied == _state.pointee.live, "FlowCache: live count \(_state.pointee.live), occupied ways \(occupied)")
+  }
 
   /// The cache's own bytes (fixed at creation) plus the base's.
   public var memoryFootprint: Int { cacheBytes + base.memoryFootprint }

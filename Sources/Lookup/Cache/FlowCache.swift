@@ -253,6 +253,19 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     let hash = key.cacheHash(_hashKeys)
     let tag = UInt32(truncatingIfNeeded: hash) | 1
     let first = (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways
+    let found = _way(taggedWith: tag, inSetAt: first)
+    if _fastPath(found >= 0), _isCurrentEntry(found, of: key) {
+      _state.pointee.counters.hits += 1
+      _touch(found)
+      return _meta[found].answer
+    }
+    return _lookupSlow(key, tag: tag, first: first)
+  }
+
+  /// The last way of the set starting at `first` whose tag is `tag`, or -1; chosen with a
+  /// select per way, no branch.
+  @inlinable @inline(__always)
+  func _way(taggedWith tag: UInt32, inSetAt first: Int) -> Int {
     var found = -1
     if _ways == 4 {  // the default shape: four selects, no loop
       found = _meta[first].tag == tag ? first : found
@@ -265,15 +278,15 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
         found = _meta[i].tag == tag ? i : found
       }
     }
-    if _fastPath(found >= 0), Key.cacheEqual(_keys[found], key),
-       _meta[found].stamp == _state.pointee.generation,
-       configuration.replacement != .idleTimeout
-         || _state.pointee.now &- _used[found] <= configuration.idleTimeout {
-      _state.pointee.counters.hits += 1
-      _touch(found)
-      return _meta[found].answer
-    }
-    return _lookupSlow(key, tag: tag, first: first)
+    return found
+  }
+
+  /// Whether occupied way `i` holds `key` with an answer a hit may return: computed in the
+  /// current generation and, with idle timeout, not expired.
+  @inlinable @inline(__always)
+  func _isCurrentEntry(_ i: Int, of key: Key) -> Bool {
+    Key.cacheEqual(_keys[i], key) && _meta[i].stamp == _state.pointee.generation
+      && (configuration.replacement != .idleTimeout || _state.pointee.now &- _used[i] <= configuration.idleTimeout)
   }
 
   /// Bursts in groups of 16, in three passes: hash every key and prefetch its set's line;
@@ -299,11 +312,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
         for j in 0..<count {
           let first = scratch[j]
           let tag = UInt32(truncatingIfNeeded: scratch[group &+ j])
-          var found = -1
-          for way in 0..<_ways {
-            let i = first &+ way
-            found = _meta[i].tag == tag ? i : found
-          }
+          let found = _way(taggedWith: tag, inSetAt: first)
           if found >= 0 { lookup_prefetch(_keys + found) }
           scratch[group &+ j] = found &<< 32 | Int(tag)
         }
@@ -312,10 +321,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
           let first = scratch[j]
           let found = scratch[group &+ j] &>> 32
           let tag = UInt32(truncatingIfNeeded: scratch[group &+ j])
-          if _fastPath(found >= 0), _meta[found].tag == tag, Key.cacheEqual(_keys[found], key),
-             _meta[found].stamp == _state.pointee.generation,
-             configuration.replacement != .idleTimeout
-               || _state.pointee.now &- _used[found] <= configuration.idleTimeout {
+          if _fastPath(found >= 0), _meta[found].tag == tag, _isCurrentEntry(found, of: key) {
             _state.pointee.counters.hits += 1
             _touch(found)
             results[offset &+ j] = _meta[found].answer
@@ -481,11 +487,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   /// Empties every way, counting each entry dropped as an invalidation.
   func _forgetAll() {
-    if _state.pointee.live == 0 { return }
-    for i in 0..<configuration.capacity where _meta[i].tag != 0 {
-      _drop(i)
-      _state.pointee.counters.invalidations += 1
-    }
+    _invalidateWays { _ in true }
   }
 
   /// Starts a new generation. Stamps keep the generation's low 32 bits, so when the counter
@@ -510,12 +512,16 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   @inlinable
   func _invalidate(afterRemoving entry: Entry) {
     guard configuration.invalidation == .targeted else { return _invalidate(after: entry) }
+    _invalidateWays { Base.removal(of: entry, mayAffect: _meta[$0].answer) }
+  }
+
+  /// Drops every occupied way for which `affected` holds, counting invalidations.
+  @inlinable
+  func _invalidateWays(where affected: (Int) -> Bool) {
     if _state.pointee.live == 0 { return }
-    for i in 0..<configuration.capacity where _meta[i].tag != 0 {
-      if Base.removal(of: entry, mayAffect: _meta[i].answer) {
-        _drop(i)
-        _state.pointee.counters.invalidations += 1
-      }
+    for i in 0..<configuration.capacity where _meta[i].tag != 0 && affected(i) {
+      _drop(i)
+      _state.pointee.counters.invalidations += 1
     }
   }
 
@@ -527,13 +533,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       _bumpGeneration()
       _state.pointee.counters.invalidations += 1
     case .targeted:
-      if _state.pointee.live == 0 { return }
-      for i in 0..<configuration.capacity where _meta[i].tag != 0 {
-        if Base.change(of: entry, mayAffect: _keys[i], cachedAnswer: _meta[i].answer) {
-          _drop(i)
-          _state.pointee.counters.invalidations += 1
-        }
-      }
+      _invalidateWays { Base.change(of: entry, mayAffect: _keys[$0], cachedAnswer: _meta[$0].answer) }
     }
   }
 

@@ -161,71 +161,59 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   public func search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate) {
     let start = Int(_orderStart[Int(context)]), end = Int(_orderStart[Int(context) + 1])
     if start == end { return }
-    let ipv6 = context & 1 != 0
-    if !ipv6 { return _searchIPv4(key, context: context, start: start, end: end, rules: rules, best: &best) }
-    _tuples.withUnsafeBufferPointer { tuples in
-      _pool.withUnsafeBufferPointer { pool in
-        _next.withUnsafeBufferPointer { next in
-          _order.withUnsafeBufferPointer { order in
-            // Software pipelining: the bucket of tuple k + lookahead is hashed and prefetched
-            // while tuple k is probed, so consecutive probes' cache misses overlap, and the
-            // best-rank early exit still stops the walk (wasting at most `lookahead` prefetches).
-            var hashes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-            func hashAndPrefetch(_ position: Int) -> UInt64 {
-              let tuple = tuples.baseAddress! + Int(order[position])
-              let hash = _hash(source: key.source & tuple.pointee.sourceMask,
-                               destination: key.destination & tuple.pointee.destinationMask, ipv6: ipv6)
-              lookup_prefetch(pool.baseAddress! + (tuple.pointee.tableOffset &+ Int(truncatingIfNeeded: hash) & tuple.pointee.tableMask))
-              return hash
-            }
-            withUnsafeMutableBytes(of: &hashes) { raw in
-              let ring = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
-              for position in start..<min(end, start + Self.lookahead) {
-                ring[position & 3] = hashAndPrefetch(position)
-              }
-              for position in start..<end {
-                let tuple = tuples.baseAddress! + Int(order[position])
-                if tuple.pointee.bestRank >= best.rank { return }
-                let ahead = position + Self.lookahead
-                // A tuple that cannot beat the best match so far will never be probed (tuples
-                // are in best-rank order and the best only improves): no hash for it.
-                if ahead < end && tuples[Int(order[ahead])].bestRank < best.rank {
-                  ring[ahead & 3] = hashAndPrefetch(ahead)
-                }
-                let source = key.source & tuple.pointee.sourceMask
-                let destination = key.destination & tuple.pointee.destinationMask
-                guard let head = Self._probe(pool, tuple.pointee, hash: ring[position & 3], source: source,
-                                             destination: destination, rules: rules)
-                else { continue }
-                Self._scan(from: head, key: key, context: context, rules: rules, next: next, best: &best)
-              }
-            }
-          }
-        }
-      }
+    if context & 1 == 0 {
+      // IPv4: the same walk on 64-bit words. An IPv4 address is the top 32 bits of its
+      // left-aligned 128 bits, and every mask of an IPv4 tuple or rule is 0 in the low word,
+      // so masking, hashing, verifying a bucket and matching a rule's prefixes all need the
+      // high words only — half the arithmetic of the general walk.
+      let source = UInt64(truncatingIfNeeded: key.source &>> 64)
+      let destination = UInt64(truncatingIfNeeded: key.destination &>> 64)
+      _walk(start: start, end: end, best: &best,
+            hash: { tuple in
+              _hashIPv4(source: source & tuple.pointee.sourceMaskIPv4,
+                        destination: destination & tuple.pointee.destinationMaskIPv4)
+            },
+            probe: { tuple, hash, pool, next, best in
+              let sourceMask = tuple.pointee.sourceMaskIPv4, destinationMask = tuple.pointee.destinationMaskIPv4
+              guard let head = Self._probeIPv4(pool, tuple.pointee, hash: hash, source: source & sourceMask,
+                                               destination: destination & destinationMask, sourceMask: sourceMask,
+                                               destinationMask: destinationMask, rules: rules)
+              else { return }
+              Self._scanIPv4(from: head, key: key, source: source, destination: destination, context: context,
+                             rules: rules, next: next, best: &best)
+            })
+    } else {
+      _walk(start: start, end: end, best: &best,
+            hash: { tuple in
+              _hash(source: key.source & tuple.pointee.sourceMask,
+                    destination: key.destination & tuple.pointee.destinationMask, ipv6: true)
+            },
+            probe: { tuple, hash, pool, next, best in
+              guard let head = Self._probe(pool, tuple.pointee, hash: hash, source: key.source & tuple.pointee.sourceMask,
+                                           destination: key.destination & tuple.pointee.destinationMask, rules: rules)
+              else { return }
+              Self._scan(from: head, key: key, context: context, rules: rules, next: next, best: &best)
+            })
     }
   }
 
-  /// `search` for an IPv4 context: the same walk on 64-bit words. An IPv4 address is the
-  /// top 32 bits of its left-aligned 128 bits, and every mask of an IPv4 tuple or rule is 0
-  /// in the low word, so masking, hashing, verifying a bucket and matching a rule's prefixes
-  /// all need the high words only — half the arithmetic of the general walk.
-  @inlinable
-  func _searchIPv4(_ key: FlowKey, context: UInt8, start: Int, end: Int, rules: PolicyRules,
-                   best: inout PolicyMatchCandidate) {
-    let source = UInt64(truncatingIfNeeded: key.source &>> 64)
-    let destination = UInt64(truncatingIfNeeded: key.destination &>> 64)
+  /// The tuple walk of one lookup, over the context's tuples `order[start..<end]` in
+  /// best-rank order, software-pipelined: the bucket of tuple k + lookahead is hashed
+  /// (`hash`) and prefetched while tuple k is probed (`probe`), so consecutive probes' cache
+  /// misses overlap. The walk stops at the first tuple that cannot beat `best`, and hashes
+  /// no tuple that cannot (tuples are in best-rank order and the best only improves).
+  @inlinable @inline(__always)
+  func _walk(start: Int, end: Int, best: inout PolicyMatchCandidate, hash: (UnsafePointer<_Tuple>) -> UInt64,
+             probe: (UnsafePointer<_Tuple>, UInt64, UnsafeBufferPointer<UInt64>, UnsafeBufferPointer<UInt32>,
+                     inout PolicyMatchCandidate) -> Void) {
     _tuples.withUnsafeBufferPointer { tuples in
       _pool.withUnsafeBufferPointer { pool in
         _next.withUnsafeBufferPointer { next in
           _order.withUnsafeBufferPointer { order in
-            // As in `search`: the bucket of the tuple `lookahead` ahead is hashed and
-            // prefetched while this one is probed.
             var hashes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
             func hashAndPrefetch(_ position: Int) -> UInt64 {
               let tuple = tuples.baseAddress! + Int(order[position])
-              let hash = _hashIPv4(source: source & tuple.pointee.sourceMaskIPv4,
-                                   destination: destination & tuple.pointee.destinationMaskIPv4)
+              let hash = hash(tuple)
               lookup_prefetch(pool.baseAddress! + (tuple.pointee.tableOffset &+ Int(truncatingIfNeeded: hash) & tuple.pointee.tableMask))
               return hash
             }
@@ -238,18 +226,10 @@ public struct TupleSpaceIndex: PolicySlotIndex {
                 let tuple = tuples.baseAddress! + Int(order[position])
                 if tuple.pointee.bestRank >= best.rank { return }
                 let ahead = position + Self.lookahead
-                // A tuple that cannot beat the best match so far will never be probed (tuples
-                // are in best-rank order and the best only improves): no hash for it.
                 if ahead < end && tuples[Int(order[ahead])].bestRank < best.rank {
                   ring[ahead & 3] = hashAndPrefetch(ahead)
                 }
-                let sourceMask = tuple.pointee.sourceMaskIPv4, destinationMask = tuple.pointee.destinationMaskIPv4
-                guard let head = Self._probeIPv4(pool, tuple.pointee, hash: ring[position & 3],
-                                                 source: source & sourceMask, destination: destination & destinationMask,
-                                                 sourceMask: sourceMask, destinationMask: destinationMask, rules: rules)
-                else { continue }
-                Self._scanIPv4(from: head, key: key, source: source, destination: destination, context: context,
-                               rules: rules, next: next, best: &best)
+                probe(tuple, ring[position & 3], pool, next, &best)
               }
             }
           }

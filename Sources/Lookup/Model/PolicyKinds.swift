@@ -16,7 +16,7 @@ public enum PolicyType: UInt8, Hashable, Sendable, CaseIterable {
 }
 
 /// What a policy (or a direction's default) does with a matching flow.
-public enum PolicyAction: UInt8, Hashable, Sendable, CaseIterable {
+public enum PolicyAction: UInt8, Hashable, Sendable, CaseIterable, BitwiseCopyable {
   case allow = 0
   case block = 1
 }

@@ -24,9 +24,9 @@
 /// set) + ~8 (index set): ≈ 125–135 bytes per policy.
 public struct PolicyRegistry: Sendable {
   /// The hot record of each slot.
-  public private(set) var rules: [PolicyRule] = []
+  public private(set) var rules: LineAlignedArray<PolicyRule> = []
   /// The cold record of each slot; `extras[slot].index == 0` marks a free slot.
-  public private(set) var extras: [PolicyRuleExtras] = []
+  public private(set) var extras = LineAlignedArray<PolicyRuleExtras>()
   /// The templates of the slots that have any (most policies in a lookup benchmark have none,
   /// and an empty array per slot would cost 8 bytes each).
   @usableFromInline internal var _templates: [UInt32: [PolicyTemplate]] = [:]
@@ -62,9 +62,7 @@ public struct PolicyRegistry: Sendable {
   /// Runs `body` with a read-only view of every slot's rule.
   @inlinable
   public func withRules<R>(_ body: (PolicyRules) throws -> R) rethrows -> R {
-    try rules.withUnsafeBufferPointer { hot in
-      try extras.withUnsafeBufferPointer { extras in try body(PolicyRules(hot: hot, extras: extras)) }
-    }
+    try body(PolicyRules(hot: rules._unsafeElements, extras: extras._unsafeElements))
   }
 
   /// The slot of the policy with this index.

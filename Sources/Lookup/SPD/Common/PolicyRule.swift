@@ -1,7 +1,9 @@
 /// The hot record of one policy: what a lookup checks on every candidate, in one 64-byte
 /// cache line.
 ///
-/// The `PolicyRegistry` keeps one per live policy in a contiguous array indexed by *slot*,
+/// The `PolicyRegistry` keeps one per live policy in a contiguous, line-aligned array
+/// (`LineAlignedArray`: a Swift `Array` would start it at 48 mod 64, splitting every record
+/// over two lines) indexed by *slot*,
 /// beside a cold `PolicyRuleExtras` array (index, action, mark, if_id, ifindex, full age).
 /// Every SPD index stores slots (4 bytes) and reads rules through a `PolicyRules` view, so a
 /// policy's data exists once.
@@ -14,7 +16,7 @@
 ///
 /// Rules whose mark, if_id and ifindex are all "any"/0 — nearly all of them — are decided by
 /// this record alone; the others carry `needsExtras` and are finished against their extras.
-public struct PolicyRule: Hashable, Sendable {
+public struct PolicyRule: Hashable, Sendable, BitwiseCopyable {
   /// Source and destination as written (host bits kept); matching masks them by length.
   public var sourceBits: UInt128
   public var destinationBits: UInt128
@@ -173,7 +175,7 @@ public struct PolicyRule: Hashable, Sendable {
 
 /// The cold part of a policy's record: what only the rare rules with a mark, if_id or
 /// ifindex need at lookup time, and the control path.
-public struct PolicyRuleExtras: Hashable, Sendable {
+public struct PolicyRuleExtras: Hashable, Sendable, BitwiseCopyable {
   /// The full age (64-bit, never renumbered); `PolicyRule.rank` holds a 32-bit image of it.
   public var position: UInt64
   /// The policy index; 0 marks a free slot.

@@ -27,11 +27,11 @@ public protocol PolicySlotIndex: Sendable {
   func emptyCopy() -> Self
 
   /// Records a live slot; `rules[slot]` is its rule.
-  mutating func link(_ slot: UInt32, rules: [PolicyRule])
+  mutating func link(_ slot: UInt32, rules: LineAlignedArray<PolicyRule>)
 
   /// Forgets a slot whose rule was `rule` (the registry may already hold a replacement in
   /// `rules[slot]`; use `rule` for the slot itself, `rules` for every other slot).
-  mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: [PolicyRule])
+  mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: LineAlignedArray<PolicyRule>)
 
   /// Lowers `best` to the best-ranked matching rule, if better than `best`.
   func search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate)
@@ -49,7 +49,7 @@ public protocol PolicySlotIndex: Sendable {
   var statistics: [LookupStatistics.Counter] { get }
 
   /// Walks the index and traps on a broken invariant; `liveSlots` are the registry's.
-  func checkInvariants(rules: [PolicyRule], liveSlots: [UInt32])
+  func checkInvariants(rules: LineAlignedArray<PolicyRule>, liveSlots: [UInt32])
 }
 
 extension PolicySlotIndex {

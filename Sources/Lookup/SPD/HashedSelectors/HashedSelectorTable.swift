@@ -74,7 +74,7 @@ public struct HashedSelectorIndex: PolicySlotIndex {
 
   public func emptyCopy() -> HashedSelectorIndex { HashedSelectorIndex(thresholds: thresholds) }
 
-  public mutating func link(_ slot: UInt32, rules: [PolicyRule]) {
+  public mutating func link(_ slot: UInt32, rules: LineAlignedArray<PolicyRule>) {
     if thresholds.isExact(rules[Int(slot)]) {
       _exact.link(slot, rules: rules)
     } else {
@@ -82,7 +82,7 @@ public struct HashedSelectorIndex: PolicySlotIndex {
     }
   }
 
-  public mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: [PolicyRule]) {
+  public mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: LineAlignedArray<PolicyRule>) {
     if thresholds.isExact(rule) {
       _exact.unlink(slot, rule: rule, rules: rules)
     } else {
@@ -111,7 +111,7 @@ public struct HashedSelectorIndex: PolicySlotIndex {
       + _inexact.statistics.map { LookupStatistics.Counter("inexact " + $0.name, $0.value) }
   }
 
-  public func checkInvariants(rules: [PolicyRule], liveSlots: [UInt32]) {
+  public func checkInvariants(rules: LineAlignedArray<PolicyRule>, liveSlots: [UInt32]) {
     let exact = liveSlots.filter { thresholds.isExact(rules[Int($0)]) }
     let inexact = liveSlots.filter { !thresholds.isExact(rules[Int($0)]) }
     _exact.checkInvariants(rules: rules, liveSlots: exact)

@@ -39,7 +39,7 @@ public struct LinearOrder: PolicySlotIndex {
   public init() {}
 
   /// The position where a rule of `rank` belongs.
-  private func _place(of rank: UInt64, rules: [PolicyRule]) -> Int {
+  private func _place(of rank: UInt64, rules: LineAlignedArray<PolicyRule>) -> Int {
     var low = 0, high = _order.count
     while low < high {
       let mid = (low + high) / 2
@@ -48,11 +48,11 @@ public struct LinearOrder: PolicySlotIndex {
     return low
   }
 
-  public mutating func link(_ slot: UInt32, rules: [PolicyRule]) {
+  public mutating func link(_ slot: UInt32, rules: LineAlignedArray<PolicyRule>) {
     _order.insert(slot, at: _place(of: rules[Int(slot)].rank, rules: rules))
   }
 
-  public mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: [PolicyRule]) {
+  public mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: LineAlignedArray<PolicyRule>) {
     // Every other slot's rank is unchanged, so the old rank finds the slot's place.
     var low = 0, high = _order.count
     while low < high {
@@ -83,7 +83,7 @@ public struct LinearOrder: PolicySlotIndex {
 
   public var statistics: [LookupStatistics.Counter] { [] }
 
-  public func checkInvariants(rules: [PolicyRule], liveSlots: [UInt32]) {
+  public func checkInvariants(rules: LineAlignedArray<PolicyRule>, liveSlots: [UInt32]) {
     precondition(Set(_order) == Set(liveSlots) && _order.count == liveSlots.count, "order differs from live slots")
     for i in _order.indices.dropFirst() {
       precondition(rules[Int(_order[i - 1])].rank < rules[Int(_order[i])].rank, "order not strictly by rank at \(i)")

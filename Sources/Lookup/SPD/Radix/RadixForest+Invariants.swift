@@ -10,7 +10,7 @@ extension RadixForest {
 
   /// Walks every trie and traps on a broken invariant (see `RadixIndex.checkInvariants`).
   /// `occurrences[slot]` is incremented for every listed slot.
-  func checkInvariants(rules: [PolicyRule], family: UInt8, occurrences: inout [Int]) {
+  func checkInvariants(rules: LineAlignedArray<PolicyRule>, family: UInt8, occurrences: inout [Int]) {
     var destinationNodes = 0, sourceNodes = 0, listWords = 0
     for context in _roots.indices where _roots[context] != Node.none {
       precondition(UInt8(context) & 1 == family, "radix: context \(context) in the wrong family's forest")
@@ -34,7 +34,7 @@ extension RadixForest {
 
   /// Checks the subtree at `n` and returns its minimum priority.
   private func _check(_ n: UInt32, source: Bool, parent: (node: Node, side: Bool)?, context: UInt8,
-                      destination: Node?, rules: [PolicyRule], occurrences: inout [Int],
+                      destination: Node?, rules: LineAlignedArray<PolicyRule>, occurrences: inout [Int],
                       destinationNodes: inout Int, sourceNodes: inout Int, listWords: inout Int) -> UInt32 {
     precondition(Int(n) < _nodes.count, "radix: link to node \(n) outside the pool")
     let node = _nodes[Int(n)]

@@ -152,7 +152,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
     }
   }
 
-  mutating func link(_ slot: UInt32, rule: PolicyRule, rules: [PolicyRule]) {
+  mutating func link(_ slot: UInt32, rule: PolicyRule, rules: LineAlignedArray<PolicyRule>) {
     let entry = Entry(slot, rule)
     let context = Int(rule.context)
     _roots[context] = _insert(_roots[context], source: false, entry, rules)
@@ -160,7 +160,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
     if _wantsLayout { _compact() }
   }
 
-  mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: [PolicyRule]) {
+  mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: LineAlignedArray<PolicyRule>) {
     let entry = Entry(slot, rule)
     let context = Int(rule.context)
     _roots[context] = _remove(_roots[context], source: false, entry, rules)
@@ -183,13 +183,13 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
 
   /// The rank of a listed slot; `entry`'s slot has `entry.rank` (the registry may already
   /// hold its replacement).
-  private static func _rank(_ slot: UInt32, _ entry: Entry, _ rules: [PolicyRule]) -> UInt64 {
+  private static func _rank(_ slot: UInt32, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) -> UInt64 {
     slot == entry.slot ? entry.rank : rules[Int(slot)].rank
   }
 
   /// Inserts `entry` into the trie rooted at `n` (destination level, or the source level when
   /// `source`), creating and splitting nodes as needed. Returns the trie's new root.
-  private mutating func _insert(_ n: UInt32, source: Bool, _ entry: Entry, _ rules: [PolicyRule]) -> UInt32 {
+  private mutating func _insert(_ n: UInt32, source: Bool, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) -> UInt32 {
     let key = source ? entry.source : entry.destination
     let length = source ? entry.sourceLength : entry.destinationLength
     if n == Node.none {
@@ -232,7 +232,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
 
   /// Puts `entry` into node `n`, which has exactly its prefix: a destination node gets it in
   /// its source trie, a source node in its list.
-  private mutating func _fill(_ n: UInt32, source: Bool, _ entry: Entry, _ rules: [PolicyRule]) {
+  private mutating func _fill(_ n: UInt32, source: Bool, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) {
     if source {
       var start = _nodes[Int(n)].payload, listClass = _nodes[Int(n)].listClass
       _lists.insert(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
@@ -247,7 +247,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
 
   /// Removes `entry` from the trie rooted at `n`; nodes left empty with fewer than two
   /// children go (an empty node with one child is replaced by it). Returns the new root.
-  private mutating func _remove(_ n: UInt32, source: Bool, _ entry: Entry, _ rules: [PolicyRule]) -> UInt32 {
+  private mutating func _remove(_ n: UInt32, source: Bool, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) -> UInt32 {
     let key = source ? entry.source : entry.destination
     let length = source ? entry.sourceLength : entry.destinationLength
     precondition(n != Node.none, "RadixPolicyTree: slot \(entry.slot) not in the index")
@@ -283,7 +283,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
   }
 
   /// Recomputes a node's cached minimum priority from its payload and children.
-  private mutating func _refreshMinimum(_ n: UInt32, _ entry: Entry, _ rules: [PolicyRule]) {
+  private mutating func _refreshMinimum(_ n: UInt32, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) {
     let node = _nodes[Int(n)]
     var minimum = UInt32.max
     if node.payload != Node.none {

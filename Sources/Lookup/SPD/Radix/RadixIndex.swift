@@ -7,7 +7,7 @@ public struct RadixIndex: PolicySlotIndex {
 
   public init() {}
 
-  public mutating func link(_ slot: UInt32, rules: [PolicyRule]) {
+  public mutating func link(_ slot: UInt32, rules: LineAlignedArray<PolicyRule>) {
     let rule = rules[Int(slot)]
     if rule.context & 1 == 0 {
       _ipv4.link(slot, rule: rule, rules: rules)
@@ -16,7 +16,7 @@ public struct RadixIndex: PolicySlotIndex {
     }
   }
 
-  public mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: [PolicyRule]) {
+  public mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: LineAlignedArray<PolicyRule>) {
     if rule.context & 1 == 0 {
       _ipv4.unlink(slot, rule: rule, rules: rules)
     } else {
@@ -48,7 +48,7 @@ public struct RadixIndex: PolicySlotIndex {
   /// every child extends its parent's prefix on the right side; no node is left that has
   /// neither a payload nor two children; cached minimum priorities are exact; node counters,
   /// list words and free lists account for the whole pool.
-  public func checkInvariants(rules: [PolicyRule], liveSlots: [UInt32]) {
+  public func checkInvariants(rules: LineAlignedArray<PolicyRule>, liveSlots: [UInt32]) {
     var occurrences = [Int](repeating: 0, count: rules.count)
     _ipv4.checkInvariants(rules: rules, family: 0, occurrences: &occurrences)
     _ipv6.checkInvariants(rules: rules, family: 1, occurrences: &occurrences)

@@ -357,7 +357,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
 
   // MARK: Changes
 
-  public mutating func link(_ slot: UInt32, rules: [PolicyRule]) {
+  public mutating func link(_ slot: UInt32, rules: LineAlignedArray<PolicyRule>) {
     let rule = rules[Int(slot)]
     if _next.count <= Int(slot) { _next.append(contentsOf: repeatElement(Self.endOfList, count: Int(slot) + 1 - _next.count)) }
     let t = _tupleID(for: rule)
@@ -402,7 +402,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     }
   }
 
-  public mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: [PolicyRule]) {
+  public mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: LineAlignedArray<PolicyRule>) {
     let (sourceClass, destinationClass) = classes(of: rule)
     guard let t = _tuples.firstIndex(where: {
       $0.context == rule.context && $0.sourceClass == sourceClass && $0.destinationClass == destinationClass
@@ -468,7 +468,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   }
 
   /// Doubles a tuple's table: a new region at the end of the pool, the old one becomes garbage.
-  private mutating func _growTable(_ t: Int, rules: [PolicyRule]) {
+  private mutating func _growTable(_ t: Int, rules: LineAlignedArray<PolicyRule>) {
     let old = _tuples[t]
     let capacity = (old.tableMask + 1) * 2
     let offset = _pool.count
@@ -503,7 +503,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   }
 
   /// Deletes hash entry `i` of tuple `t` by backward shift (no tombstones).
-  private mutating func _deleteEntry(at i: Int, tuple t: Int, rules: [PolicyRule]) {
+  private mutating func _deleteEntry(at i: Int, tuple t: Int, rules: LineAlignedArray<PolicyRule>) {
     let tuple = _tuples[t]
     var hole = i
     var j = (i + 1) & tuple.tableMask
@@ -520,7 +520,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     _tuples[t].keys -= 1
   }
 
-  private mutating func _recomputeBestRank(_ t: Int, rules: [PolicyRule]) {
+  private mutating func _recomputeBestRank(_ t: Int, rules: LineAlignedArray<PolicyRule>) {
     let tuple = _tuples[t]
     var best = UInt64.max
     for i in 0...tuple.tableMask {
@@ -578,7 +578,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     return longest
   }
 
-  public func checkInvariants(rules: [PolicyRule], liveSlots: [UInt32]) {
+  public func checkInvariants(rules: LineAlignedArray<PolicyRule>, liveSlots: [UInt32]) {
     var seen = Set<UInt32>()
     for (t, tuple) in _tuples.enumerated() {
       precondition(tuple.rules > 0, "empty tuple \(t) kept")

@@ -68,9 +68,7 @@ public struct NamespaceRegistry: Sendable {
     } else {
       _identities[Int(slot)] = identity
     }
-    let identities = _identities
-    let seed = _index.seed
-    _index.insert(slot, hash: Self._hash(seed: seed, identity), hashOf: { Self._hash(seed: seed, identities[Int($0)]!) })
+    _index.insert(slot, hash: Self._hash(seed: _index.seed, identity))
     return slot + 1
   }
 
@@ -81,9 +79,7 @@ public struct NamespaceRegistry: Sendable {
     guard namespace > 0, Int(namespace) <= _identities.count, let identity = _identities[Int(namespace - 1)] else {
       return false
     }
-    let identities = _identities
-    let seed = _index.seed
-    _index.remove(namespace - 1, hash: Self._hash(seed: seed, identity), hashOf: { Self._hash(seed: seed, identities[Int($0)]!) })
+    _index.remove(namespace - 1, hash: Self._hash(seed: _index.seed, identity))
     _identities[Int(namespace - 1)] = nil
     _free.append(namespace - 1)
     return true

@@ -242,10 +242,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
     _inbound.insert(_InboundBucket(stored, form: form, sequence: sequence))
     _count += 1
     _formCounts[form.rawValue] += 1
-    let records = _records
-    let idSeed = _byID.seed
-    _byID.insert(slot, hash: Self._idHash(seed: idSeed, stored.id),
-                 hashOf: { Self._idHash(seed: idSeed, records[Int($0)]!.sa.id) })
+    _byID.insert(slot, hash: Self._idHash(seed: _byID.seed, stored.id))
     _outbound.insert(slot: slot, key: _OutboundIndex.Key(stored))
     return stored.id
   }
@@ -258,13 +255,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
     _inbound.remove(id: id, key: _InboundKey(sa, form: _form(of: sa)))
     _count -= 1
     _formCounts[_form(of: sa).rawValue] -= 1
-    do {
-      // The hash closures read the records; this copy of the reference must be gone before
-      // `_records` is written below, or the write would copy the whole array.
-      let records = _records
-      let idSeed = _byID.seed
-      _byID.remove(slot, hash: Self._idHash(seed: idSeed, id), hashOf: { Self._idHash(seed: idSeed, records[Int($0)]!.sa.id) })
-    }
+    _byID.remove(slot, hash: Self._idHash(seed: _byID.seed, id))
     _outbound.remove(slot: slot, key: _OutboundIndex.Key(sa))
     _records[Int(slot)] = nil
     _freeSlots.append(slot)
@@ -361,5 +352,6 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
       precondition(found, "SPIHashTable: SA \(record.sa.id) missing from the inbound table")
     }
     precondition(live == count && _byID.count == live && _outbound.count == live, "SPIHashTable: counts differ")
+    _byID.checkInvariants()
   }
 }

@@ -74,7 +74,11 @@ public struct PolicyRegistry: Sendable {
 
   /// The full policy in a slot.
   public func policy(atSlot slot: UInt32) -> Policy {
-    let rule = rules[Int(slot)], extra = extras[Int(slot)]
+    Self.policy(rule: rules[Int(slot)], extras: extras[Int(slot)], templates: _templates.isEmpty ? [] : _templates[slot] ?? [])
+  }
+
+  /// The policy described by a slot's records (also those `remove` returns).
+  public static func policy(rule: PolicyRule, extras extra: PolicyRuleExtras, templates: [PolicyTemplate]) -> Policy {
     let family = rule.family
     let source = AddressPrefix(uncheckedAddress: IPAddress(bits: rule.sourceBits, family: family),
                                length: Int(rule.sourceLength))
@@ -85,7 +89,7 @@ public struct PolicyRegistry: Sendable {
       sourcePort: rule.sourcePort, destinationPort: rule.destinationPort,
       proto: ProtocolSelector(_raw: rule.proto), ifindex: extra.ifindex, dscp: DSCPSelector(_raw: rule.dscp))
     return Policy(selector: selector, priority: rule.priority, index: extra.index, direction: rule.direction,
-                  type: rule.type, action: extra.action, templates: _templates[slot] ?? [],
+                  type: rule.type, action: extra.action, templates: templates,
                   mark: MarkSelector(value: extra.markValue, mask: extra.markMask), interfaceID: extra.interfaceID)
   }
 
@@ -146,21 +150,12 @@ public struct PolicyRegistry: Sendable {
   public mutating func remove(index: UInt32) throws(LookupError)
   -> (slot: UInt32, rule: PolicyRule, extras: PolicyRuleExtras, templates: [PolicyTemplate]) {
     guard let slot = slot(forIndex: index) else { throw .policyNotFound(index: index) }
-    let rule = rules[Int(slot)], extra = extras[Int(slot)], template = _templates[slot] ?? []
-    do {
-      // The closures read the records while the sets mutate: give them their own references,
-      // dropped before the arrays change (so no copy is made).
-      let rulesView = rules, extrasView = extras
-      let identitySeed = _byIdentity.seed, indexSeed = _byIndex.seed
-      _byIdentity.remove(slot, hash: Self.identityHash(rule, extra, seed: identitySeed)) {
-        Self.identityHash(rulesView[Int($0)], extrasView[Int($0)], seed: identitySeed)
-      }
-      _byIndex.remove(slot, hash: SeededHash.mix(indexSeed, UInt64(index))) {
-        SeededHash.mix(indexSeed, UInt64(extrasView[Int($0)].index))
-      }
-    }
+    let rule = rules[Int(slot)], extra = extras[Int(slot)]
+    // Most policies have no templates: skip the dictionary then.
+    let template = _templates.isEmpty ? [] : _templates.removeValue(forKey: slot) ?? []
+    _byIdentity.remove(slot, hash: Self.identityHash(rule, extra, seed: _byIdentity.seed))
+    _byIndex.remove(slot, hash: SeededHash.mix(_byIndex.seed, UInt64(index)))
     extras[Int(slot)].index = 0
-    _templates[slot] = nil
     _freeSlots.append(slot)
     count -= 1
     return (slot, rule, extra, template)
@@ -231,14 +226,8 @@ public struct PolicyRegistry: Sendable {
       extras.append(extra)
     }
     if !stored.templates.isEmpty { _templates[slot] = stored.templates }
-    let identitySeed = _byIdentity.seed, indexSeed = _byIndex.seed
-    let rulesView = rules, extrasView = extras  // see `remove`: no copy, the arrays do not change below
-    _byIdentity.insert(slot, hash: Self.identityHash(rule, extra, seed: identitySeed)) {
-      Self.identityHash(rulesView[Int($0)], extrasView[Int($0)], seed: identitySeed)
-    }
-    _byIndex.insert(slot, hash: SeededHash.mix(indexSeed, UInt64(extra.index))) {
-      SeededHash.mix(indexSeed, UInt64(extrasView[Int($0)].index))
-    }
+    _byIdentity.insert(slot, hash: Self.identityHash(rule, extra, seed: _byIdentity.seed))
+    _byIndex.insert(slot, hash: SeededHash.mix(_byIndex.seed, UInt64(extra.index)))
     count += 1
     return slot
   }
@@ -277,6 +266,8 @@ public struct PolicyRegistry: Sendable {
   public func checkInvariants() {
     let live = Set(_byIndex.slots)
     precondition(live.count == count && Set(_byIdentity.slots) == live, "registry hash sets disagree")
+    _byIdentity.checkInvariants()
+    _byIndex.checkInvariants()
     for slot in live {
       precondition(extras[Int(slot)].index != 0, "live slot without index")
       precondition(self.slot(forIndex: extras[Int(slot)].index) == slot, "index set cannot find a live slot")

@@ -86,7 +86,8 @@ extension SlotIndexedPolicyDatabase {
     if _registry.renumberings != renumberings {
       _rebuildIndex()
     } else {
-      _index.link(slot, rules: _registry.rules)
+      let rules = _registry.rules  // read before `_index` is borrowed for the change
+      _index.link(slot, rules: rules)
     }
     return _registry.extras[Int(slot)].index
   }
@@ -104,21 +105,23 @@ extension SlotIndexedPolicyDatabase {
     }
     switch change {
     case .added(let slot):
-      _index.link(slot, rules: _registry.rules)
+      let rules = _registry.rules
+      _index.link(slot, rules: rules)
       return _registry.extras[Int(slot)].index
     case .replaced(let slot, let old):
-      _index.unlink(slot, rule: old, rules: _registry.rules)
-      _index.link(slot, rules: _registry.rules)
+      let rules = _registry.rules
+      _index.unlink(slot, rule: old, rules: rules)
+      _index.link(slot, rules: rules)
       return _registry.extras[Int(slot)].index
     }
   }
 
   @discardableResult
   public mutating func remove(_ index: UInt32) throws(LookupError) -> Policy {
-    guard let policy = _registry.policy(index: index) else { throw .policyNotFound(index: index) }
     let removed = try _registry.remove(index: index)
-    _index.unlink(removed.slot, rule: removed.rule, rules: _registry.rules)
-    return policy
+    let rules = _registry.rules  // read before `_index` is borrowed for the change
+    _index.unlink(removed.slot, rule: removed.rule, rules: rules)
+    return PolicyRegistry.policy(rule: removed.rule, extras: removed.extras, templates: removed.templates)
   }
 
   /// Re-creates the index from the registry (after a sequence renumbering).

@@ -259,16 +259,20 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
       if source {
         var start = node.payload, listClass = node.listClass
         _lists.remove(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
-        _nodes[Int(n)].payload = start
-        _nodes[Int(n)].listClass = listClass
+        if start != node.payload || listClass != node.listClass {
+          _nodes[Int(n)].payload = start
+          _nodes[Int(n)].listClass = listClass
+        }
       } else {
         let sourceRoot = _remove(node.payload, source: true, entry, rules)
-        _nodes[Int(n)].payload = sourceRoot
+        if sourceRoot != node.payload { _nodes[Int(n)].payload = sourceRoot }
       }
     } else {
+      // Writes only where something changed: most of the path keeps its links, and a write
+      // costs a uniqueness check and dirties the line.
       let side = Key.bit(key, nodeLength)
       let child = _remove(node.child(side), source: source, entry, rules)
-      _nodes[Int(n)].setChild(side, child)
+      if child != node.child(side) { _nodes[Int(n)].setChild(side, child) }
     }
     let changed = _nodes[Int(n)]
     if changed.isNeeded {

@@ -16,10 +16,7 @@ public struct CacheHashKeys: Hashable, Sendable {
 
   /// `a × b` as a full 128-bit product, its halves XORed.
   @inlinable @inline(__always)
-  public static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
-    let product = a.multipliedFullWidth(by: b)
-    return product.high ^ product.low
-  }
+  public static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 { SeededHash.fold(a, b) }
 }
 
 /// A key a `FlowCache` can hold: compared exactly, hashed with the cache's own secret words.

@@ -15,6 +15,14 @@ public enum SeededHash {
     return h
   }
 
+  /// `a × b` as a full 128-bit product, its halves XORed (wyhash's "mum"): one multiply, for
+  /// a one-word key XORed with a secret and multiplied by a second secret (odd) word.
+  @inlinable @inline(__always)
+  public static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    let product = a.multipliedFullWidth(by: b)
+    return product.high ^ product.low
+  }
+
   /// A 128-bit value mixed in as two words.
   @inlinable @inline(__always)
   public static func mix(_ state: UInt64, _ value: UInt128) -> UInt64 {

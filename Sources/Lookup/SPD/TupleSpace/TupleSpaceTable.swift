@@ -195,6 +195,12 @@ public struct TupleSpaceIndex: PolicySlotIndex {
 
   @inlinable
   public func search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate) {
+    _search(key, context: context, rules: rules, best: &best)
+  }
+
+  /// The single search, always inlined (the batch search's loop inlines it too).
+  @inlinable @inline(__always)
+  func _search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate) {
     let start = Int(_orderStart[Int(context)]), end = Int(_orderStart[Int(context) + 1])
     if start == end { return }
     if context & 1 == 0 {
@@ -323,7 +329,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
           for i in 0..<min(keys.count, Self.batchAhead) { prefetchFirst(i) }
           for i in keys.indices {
             if i + Self.batchAhead < keys.count { prefetchFirst(i + Self.batchAhead) }
-            search(keys[i], context: contexts[i], rules: rules, best: &best[i])
+            _search(keys[i], context: contexts[i], rules: rules, best: &best[i])
           }
         }
       }

@@ -206,8 +206,9 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
       } else {
         let side = Key.bit(key, nodeLength)
         let child = _insert(node.child(side), source: source, entry, rules)
-        _nodes[Int(n)].setChild(side, child)
-        _nodes[Int(n)].minPriority = Swift.min(_nodes[Int(n)].minPriority, entry.priority)
+        // Write only what changed (see `_remove`).
+        if child != node.child(side) { _nodes[Int(n)].setChild(side, child) }
+        if entry.priority < node.minPriority { _nodes[Int(n)].minPriority = entry.priority }
       }
       return n
     }
@@ -239,8 +240,9 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
       _nodes[Int(n)].payload = start
       _nodes[Int(n)].listClass = listClass
     } else {
-      let sourceRoot = _insert(_nodes[Int(n)].payload, source: true, entry, rules)
-      _nodes[Int(n)].payload = sourceRoot
+      let payload = _nodes[Int(n)].payload
+      let sourceRoot = _insert(payload, source: true, entry, rules)
+      if sourceRoot != payload { _nodes[Int(n)].payload = sourceRoot }
     }
     _refreshMinimum(n, entry, rules)
   }
@@ -300,7 +302,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
     }
     if node.child0 != Node.none { minimum = Swift.min(minimum, _nodes[Int(node.child0)].minPriority) }
     if node.child1 != Node.none { minimum = Swift.min(minimum, _nodes[Int(node.child1)].minPriority) }
-    _nodes[Int(n)].minPriority = minimum
+    if minimum != node.minPriority { _nodes[Int(n)].minPriority = minimum }
   }
 
   // MARK: Storage

@@ -163,7 +163,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
   mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: LineAlignedArray<PolicyRule>) {
     let entry = Entry(slot, rule)
     let context = Int(rule.context)
-    _roots[context] = _remove(_roots[context], source: false, entry, rules)
+    _roots[context] = _remove(fromRoot: _roots[context], entry, rules)
     _changesSinceLayout += 1
     if liveNodeCount == 0 {
       self = RadixForest()  // release the storage
@@ -247,45 +247,84 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
     _refreshMinimum(n, entry, rules)
   }
 
-  /// Removes `entry` from the trie rooted at `n`; nodes left empty with fewer than two
-  /// children go (an empty node with one child is replaced by it). Returns the new root.
-  private mutating func _remove(_ n: UInt32, source: Bool, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) -> UInt32 {
-    let key = source ? entry.source : entry.destination
-    let length = source ? entry.sourceLength : entry.destinationLength
-    precondition(n != Node.none, "RadixPolicyTree: slot \(entry.slot) not in the index")
-    let node = _nodes[Int(n)]
-    let nodeLength = Int(node.length)
-    precondition(nodeLength <= length && Key.contains(node.prefix, node.length, key),
-                 "RadixPolicyTree: slot \(entry.slot) not in the index")
-    if nodeLength == length {
-      if source {
-        var start = node.payload, listClass = node.listClass
-        _lists.remove(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
-        if start != node.payload || listClass != node.listClass {
-          _nodes[Int(n)].payload = start
-          _nodes[Int(n)].listClass = listClass
+  /// Removes `entry` from the destination trie rooted at `root` and returns the trie's new
+  /// root. Nodes left empty with fewer than two children go (an empty node with one child is
+  /// replaced by it).
+  ///
+  /// Iterative: the walk down records the path (node and the link taken: child 0, child 1,
+  /// or the source trie), the walk back up re-links each parent to what its child became and
+  /// refreshes cached minima, and stops at the first ancestor whose link and minimum are
+  /// unchanged — nothing above it can change either. (A recursive version spent most of its
+  /// ~100 instructions per level on calls and argument copies.)
+  private mutating func _remove(fromRoot root: UInt32, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) -> UInt32 {
+    // A path has at most one node per prefix length in each of the two tries.
+    let capacity = 2 * (Bits.bitWidth + 2)
+    return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: capacity) { path in
+      var depth = 0
+      var n = root
+      var source = false
+      // Down: to the source node holding the slot's list.
+      while true {
+        let key = source ? entry.source : entry.destination
+        let length = source ? entry.sourceLength : entry.destinationLength
+        precondition(n != Node.none && depth < capacity, "RadixPolicyTree: slot \(entry.slot) not in the index")
+        let node = _nodes[Int(n)]
+        precondition(Int(node.length) <= length && Key.contains(node.prefix, node.length, key),
+                     "RadixPolicyTree: slot \(entry.slot) not in the index")
+        if Int(node.length) == length {
+          if source { break }
+          path[depth] = UInt64(n) << 2 | 2
+          depth += 1
+          n = node.payload
+          source = true
+        } else {
+          let side = Key.bit(key, Int(node.length))
+          path[depth] = UInt64(n) << 2 | (side ? 1 : 0)
+          depth += 1
+          n = node.child(side)
         }
-      } else {
-        let sourceRoot = _remove(node.payload, source: true, entry, rules)
-        if sourceRoot != node.payload { _nodes[Int(n)].payload = sourceRoot }
       }
-    } else {
-      // Writes only where something changed: most of the path keeps its links, and a write
-      // costs a uniqueness check and dirties the line.
-      let side = Key.bit(key, nodeLength)
-      let child = _remove(node.child(side), source: source, entry, rules)
-      if child != node.child(side) { _nodes[Int(n)].setChild(side, child) }
+      let bottom = _nodes[Int(n)]
+      var start = bottom.payload, listClass = bottom.listClass
+      _lists.remove(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
+      if start != bottom.payload || listClass != bottom.listClass {
+        _nodes[Int(n)].payload = start
+        _nodes[Int(n)].listClass = listClass
+      }
+      // Up: what each node becomes, re-linked into its parent.
+      var (replacement, changed) = _settle(n, entry, rules)
+      while depth > 0 {
+        if !changed { return root }  // this subtree's link and minimum stand: so does everything above
+        depth -= 1
+        let parent = UInt32(truncatingIfNeeded: path[depth] &>> 2), link = path[depth] & 3
+        let node = _nodes[Int(parent)]
+        if link == 2 {
+          if replacement != node.payload { _nodes[Int(parent)].payload = replacement }
+        } else if replacement != node.child(link == 1) {
+          _nodes[Int(parent)].setChild(link == 1, replacement)
+        }
+        (replacement, changed) = _settle(parent, entry, rules)
+      }
+      return replacement
     }
-    let changed = _nodes[Int(n)]
-    if changed.isNeeded {
-      // Only the removed slot left the subtree: a minimum below its priority still holds
-      // (this skips the sibling reads on most of the path).
-      if changed.minPriority >= entry.priority { _refreshMinimum(n, entry, rules) }
-      return n
+  }
+
+  /// After `entry` left the subtree of `n`: refreshes `n`'s cached minimum if the entry may
+  /// have been it, or frees `n` if it is no longer needed. Returns what takes `n`'s place
+  /// (`n`, its only child, or none) and whether anything an ancestor sees changed.
+  private mutating func _settle(_ n: UInt32, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) -> (UInt32, Bool) {
+    let node = _nodes[Int(n)]
+    if node.isNeeded {
+      // Only the removed slot left the subtree: a minimum below its priority still holds.
+      if node.minPriority >= entry.priority {
+        _refreshMinimum(n, entry, rules)
+        return (n, _nodes[Int(n)].minPriority != node.minPriority)
+      }
+      return (n, false)
     }
-    let replacement = changed.child0 != Node.none ? changed.child0 : changed.child1
+    let replacement = node.child0 != Node.none ? node.child0 : node.child1
     _freeNode(n)
-    return replacement
+    return (replacement, true)
   }
 
   /// Recomputes a node's cached minimum priority from its payload and children.

@@ -155,7 +155,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
   mutating func link(_ slot: UInt32, rule: PolicyRule, rules: LineAlignedArray<PolicyRule>) {
     let entry = Entry(slot, rule)
     let context = Int(rule.context)
-    _roots[context] = _insert(_roots[context], source: false, entry, rules)
+    _roots[context] = _insert(intoRoot: _roots[context], entry, rules)
     _changesSinceLayout += 1
     if _wantsLayout { _compact() }
   }
@@ -187,64 +187,80 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
     slot == entry.slot ? entry.rank : rules[Int(slot)].rank
   }
 
-  /// Inserts `entry` into the trie rooted at `n` (destination level, or the source level when
-  /// `source`), creating and splitting nodes as needed. Returns the trie's new root.
-  private mutating func _insert(_ n: UInt32, source: Bool, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) -> UInt32 {
-    let key = source ? entry.source : entry.destination
-    let length = source ? entry.sourceLength : entry.destinationLength
-    if n == Node.none {
-      let leaf = _newNode(source: source, prefix: key, length: length)
-      _fill(leaf, source: source, entry, rules)
-      return leaf
-    }
-    let node = _nodes[Int(n)]
-    let nodeLength = Int(node.length)
-    let common = Swift.min((key ^ node.prefix).leadingZeroBitCount, nodeLength, length)
-    if common == nodeLength {
-      if length == nodeLength {
-        _fill(n, source: source, entry, rules)
+  /// Inserts `entry` into the destination trie rooted at `root`, creating and splitting
+  /// nodes as needed, and returns the trie's new root.
+  ///
+  /// Iterative, like `_remove`: the walk goes down the destination trie to the node of the
+  /// entry's destination prefix (creating it, or a branch above it, where the path leaves
+  /// the trie), then down that node's source trie the same way, lowering each visited node's
+  /// cached minimum on the way. Only the node a new node hangs from is re-linked.
+  private mutating func _insert(intoRoot root: UInt32, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) -> UInt32 {
+    var newRoot = root
+    var parent = Node.none, parentLink = 0  // 0 and 1: that child; 2: the source trie
+    var n = root
+    var source = false
+    func link(_ child: UInt32) {
+      if parent == Node.none {
+        newRoot = child
+      } else if parentLink == 2 {
+        _nodes[Int(parent)].payload = child
       } else {
-        let side = Key.bit(key, nodeLength)
-        let child = _insert(node.child(side), source: source, entry, rules)
-        // Write only what changed (see `_remove`).
-        if child != node.child(side) { _nodes[Int(n)].setChild(side, child) }
-        if entry.priority < node.minPriority { _nodes[Int(n)].minPriority = entry.priority }
+        _nodes[Int(parent)].setChild(parentLink == 1, child)
       }
-      return n
     }
-    // The new prefix leaves the node's compressed edge at bit `common`.
-    if common == length {
-      // It is a proper prefix of the node's: it becomes the node's parent.
-      let parent = _newNode(source: source, prefix: key, length: length)
-      _nodes[Int(parent)].setChild(Key.bit(node.prefix, length), n)
-      _fill(parent, source: source, entry, rules)
-      return parent
+    while true {
+      let key = source ? entry.source : entry.destination
+      let length = source ? entry.sourceLength : entry.destinationLength
+      // The node that will hold the entry (its list, or its source trie).
+      let holder: UInt32
+      if n == Node.none {
+        holder = _newNode(source: source, prefix: key, length: length)
+        _nodes[Int(holder)].minPriority = entry.priority
+        link(holder)
+      } else {
+        let node = _nodes[Int(n)]
+        let nodeLength = Int(node.length)
+        let common = Swift.min((key ^ node.prefix).leadingZeroBitCount, nodeLength, length)
+        if common == nodeLength {
+          if entry.priority < node.minPriority { _nodes[Int(n)].minPriority = entry.priority }
+          if length != nodeLength {
+            let side = Key.bit(key, nodeLength)
+            parent = n
+            parentLink = side ? 1 : 0
+            n = node.child(side)
+            continue
+          }
+          holder = n
+        } else if common == length {
+          // The entry's prefix is a proper prefix of the node's: a new node above it.
+          holder = _newNode(source: source, prefix: key, length: length)
+          _nodes[Int(holder)].setChild(Key.bit(node.prefix, length), n)
+          _nodes[Int(holder)].minPriority = Swift.min(node.minPriority, entry.priority)
+          link(holder)
+        } else {
+          // They diverge: a branch at the common prefix joins the node and a new leaf.
+          let branch = _newNode(source: source, prefix: key & Key.mask(common), length: common)
+          holder = _newNode(source: source, prefix: key, length: length)
+          let side = Key.bit(key, common)
+          _nodes[Int(branch)].setChild(side, holder)
+          _nodes[Int(branch)].setChild(!side, n)
+          _nodes[Int(branch)].minPriority = Swift.min(node.minPriority, entry.priority)
+          _nodes[Int(holder)].minPriority = entry.priority
+          link(branch)
+        }
+      }
+      if source {
+        var start = _nodes[Int(holder)].payload, listClass = _nodes[Int(holder)].listClass
+        _lists.insert(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
+        _nodes[Int(holder)].payload = start
+        _nodes[Int(holder)].listClass = listClass
+        return newRoot
+      }
+      parent = holder
+      parentLink = 2
+      n = _nodes[Int(holder)].payload
+      source = true
     }
-    // They diverge: a branch node at the common prefix joins the node and a new leaf.
-    let branch = _newNode(source: source, prefix: key & Key.mask(common), length: common)
-    let leaf = _newNode(source: source, prefix: key, length: length)
-    _fill(leaf, source: source, entry, rules)
-    let side = Key.bit(key, common)
-    _nodes[Int(branch)].setChild(side, leaf)
-    _nodes[Int(branch)].setChild(!side, n)
-    _refreshMinimum(branch, entry, rules)
-    return branch
-  }
-
-  /// Puts `entry` into node `n`, which has exactly its prefix: a destination node gets it in
-  /// its source trie, a source node in its list.
-  private mutating func _fill(_ n: UInt32, source: Bool, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) {
-    if source {
-      var start = _nodes[Int(n)].payload, listClass = _nodes[Int(n)].listClass
-      _lists.insert(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
-      _nodes[Int(n)].payload = start
-      _nodes[Int(n)].listClass = listClass
-    } else {
-      let payload = _nodes[Int(n)].payload
-      let sourceRoot = _insert(payload, source: true, entry, rules)
-      if sourceRoot != payload { _nodes[Int(n)].payload = sourceRoot }
-    }
-    _refreshMinimum(n, entry, rules)
   }
 
   /// Removes `entry` from the destination trie rooted at `root` and returns the trie's new

@@ -20,8 +20,9 @@
 /// its low three bits.
 ///
 /// Complexity: add, update, remove O(1) expected (renumbering, once per 2³² changes, is
-/// O(n log n)). Memory: 64 + 32 bytes per slot (arrays grown by a quarter), ~8 (identity
-/// set) + ~8 (index set): ≈ 125–135 bytes per policy.
+/// O(n log n)). Memory: 64 + 32 bytes per slot (line-aligned arrays grown by a quarter),
+/// 10–20 each for the identity and index sets (8-byte entries up to 4/5 full): ≈ 120–140
+/// bytes per policy.
 public struct PolicyRegistry: Sendable {
   /// The hot record of each slot.
   public private(set) var rules: LineAlignedArray<PolicyRule> = []

@@ -44,9 +44,11 @@
 //   insert: one descent per level, at most two new nodes per level (a leaf, and a branch
 //     where a compressed edge is split), O(log L) rank comparisons to place the slot plus an
 //     O(L) word shift; minimum priorities are lowered on the way.
-//   remove: the same descent; a node left with no slots and fewer than two children goes
-//     (with one child, the child takes its place); minimum priorities are refreshed where the
-//     removed rule could have been the minimum.
+//   remove: the same descent, recording the path; a node left with no slots and fewer than
+//     two children goes (with one child, the child takes its place); on the way back up,
+//     minimum priorities are refreshed where the removed rule could have been the minimum,
+//     and the walk stops at the first ancestor whose link and minimum are unchanged. Both
+//     walks are loops, not recursion (a recursive removal cost ~100 instructions per level).
 //   No rebuilds. The storage is copied depth-first (O(nodes), about 8 ms at 100k policies)
 //   when the pool has grown by half since the last copy, after changes for half its nodes,
 //   or when half of it is free: amortised O(1) per change, like a hash table's growth. The

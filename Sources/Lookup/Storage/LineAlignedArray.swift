@@ -63,6 +63,7 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
   /// `count` copies of `element`.
   @inlinable
   public init(repeating element: Element, count: Int) {
+    precondition(count >= 0, "LineAlignedArray: negative count")
     _storage = _Storage(capacity: count)
     _storage.elements.initialize(repeating: element, count: count)
     _storage.count = count
@@ -120,13 +121,15 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
   /// Calls `body` with the elements' contiguous, line-aligned storage.
   @inlinable
   public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
-    // `self` (borrowed for the call) keeps the storage alive.
-    try body(UnsafeBufferPointer(start: _storage.elements, count: _storage.count))
+    try withExtendedLifetime(_storage) {
+      try body(UnsafeBufferPointer(start: _storage.elements, count: _storage.count))
+    }
   }
 
   /// The elements' storage, valid while this value is alive and not mutated: for read paths
   /// that already hold the array's owner borrowed (a lookup on a table) and must not pay for
-  /// a closure.
+  /// a closure. The caller keeps the owner alive (this pointer does not): never take it from
+  /// a temporary.
   @inlinable
   public var _unsafeElements: UnsafeBufferPointer<Element> {
     UnsafeBufferPointer(start: _storage.elements, count: _storage.count)

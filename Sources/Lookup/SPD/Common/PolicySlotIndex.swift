@@ -127,7 +127,8 @@ extension SlotIndexedPolicyDatabase {
   /// Re-creates the index from the registry (after a sequence renumbering).
   public mutating func _rebuildIndex() {
     _index = _index.emptyCopy()
-    for slot in _registry.slotsByAge { _index.link(slot, rules: _registry.rules) }
+    let rules = _registry.rules
+    for slot in _registry.slotsByAge { _index.link(slot, rules: rules) }
   }
 
   @inlinable @inline(__always)

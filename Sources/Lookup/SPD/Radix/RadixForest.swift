@@ -273,55 +273,70 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
   /// unchanged — nothing above it can change either. (A recursive version spent most of its
   /// ~100 instructions per level on calls and argument copies.)
   private mutating func _remove(fromRoot root: UInt32, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) -> UInt32 {
-    // A path has at most one node per prefix length in each of the two tries.
-    let capacity = 2 * (Bits.bitWidth + 2)
-    return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: capacity) { path in
-      var depth = 0
-      var n = root
-      var source = false
-      // Down: to the source node holding the slot's list.
-      while true {
-        let key = source ? entry.source : entry.destination
-        let length = source ? entry.sourceLength : entry.destinationLength
-        precondition(n != Node.none && depth < capacity, "RadixPolicyTree: slot \(entry.slot) not in the index")
-        let node = _nodes[Int(n)]
-        precondition(Int(node.length) <= length && Key.contains(node.prefix, node.length, key),
-                     "RadixPolicyTree: slot \(entry.slot) not in the index")
-        if Int(node.length) == length {
-          if source { break }
-          path[depth] = UInt64(n) << 2 | 2
-          depth += 1
-          n = node.payload
-          source = true
-        } else {
-          let side = Key.bit(key, Int(node.length))
-          path[depth] = UInt64(n) << 2 | (side ? 1 : 0)
-          depth += 1
-          n = node.child(side)
+    // A path has at most one node per prefix length (0...W) in each trie: two stacks of node
+    // ids, each below the 1 KiB that stack temporaries may take without a runtime check. The
+    // link taken from each node is recomputed on the way up (it is the one the key selects).
+    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Bits.bitWidth + 1) { destinationPath in
+      withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Bits.bitWidth + 1) { sourcePath in
+        var destinations = 0, sources = 0
+        var n = root
+        var source = false
+        // Down: to the source node holding the slot's list.
+        while true {
+          let key = source ? entry.source : entry.destination
+          let length = source ? entry.sourceLength : entry.destinationLength
+          precondition(n != Node.none && (source ? sources : destinations) <= Bits.bitWidth,
+                       "RadixPolicyTree: slot \(entry.slot) not in the index")
+          let node = _nodes[Int(n)]
+          precondition(Int(node.length) <= length && Key.contains(node.prefix, node.length, key),
+                       "RadixPolicyTree: slot \(entry.slot) not in the index")
+          if Int(node.length) == length && source { break }
+          if source {
+            sourcePath[sources] = n
+            sources += 1
+            n = node.child(Key.bit(key, Int(node.length)))
+          } else {
+            destinationPath[destinations] = n
+            destinations += 1
+            if Int(node.length) == length {
+              n = node.payload
+              source = true
+            } else {
+              n = node.child(Key.bit(key, Int(node.length)))
+            }
+          }
         }
-      }
-      let bottom = _nodes[Int(n)]
-      var start = bottom.payload, listClass = bottom.listClass
-      _lists.remove(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
-      if start != bottom.payload || listClass != bottom.listClass {
-        _nodes[Int(n)].payload = start
-        _nodes[Int(n)].listClass = listClass
-      }
-      // Up: what each node becomes, re-linked into its parent.
-      var (replacement, changed) = _settle(n, entry, rules)
-      while depth > 0 {
-        if !changed { return root }  // this subtree's link and minimum stand: so does everything above
-        depth -= 1
-        let parent = UInt32(truncatingIfNeeded: path[depth] &>> 2), link = path[depth] & 3
-        let node = _nodes[Int(parent)]
-        if link == 2 {
-          if replacement != node.payload { _nodes[Int(parent)].payload = replacement }
-        } else if replacement != node.child(link == 1) {
-          _nodes[Int(parent)].setChild(link == 1, replacement)
+        let bottom = _nodes[Int(n)]
+        var start = bottom.payload, listClass = bottom.listClass
+        _lists.remove(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
+        if start != bottom.payload || listClass != bottom.listClass {
+          _nodes[Int(n)].payload = start
+          _nodes[Int(n)].listClass = listClass
         }
-        (replacement, changed) = _settle(parent, entry, rules)
+        // Up: what each node becomes, re-linked into its parent — the source trie's nodes,
+        // then the destination trie's (the deepest of which holds the source trie).
+        var (replacement, changed) = _settle(n, entry, rules)
+        while sources + destinations > 0 {
+          if !changed { return root }  // this subtree's link and minimum stand: so does everything above
+          let parent: UInt32
+          if sources > 0 {
+            sources -= 1
+            parent = sourcePath[sources]
+          } else {
+            destinations -= 1
+            parent = destinationPath[destinations]
+          }
+          let node = _nodes[Int(parent)]
+          if node.kind == .destination && Int(node.length) == entry.destinationLength {
+            if replacement != node.payload { _nodes[Int(parent)].payload = replacement }
+          } else {
+            let side = Key.bit(node.kind == .source ? entry.source : entry.destination, Int(node.length))
+            if replacement != node.child(side) { _nodes[Int(parent)].setChild(side, replacement) }
+          }
+          (replacement, changed) = _settle(parent, entry, rules)
+        }
+        return replacement
       }
-      return replacement
     }
   }
 

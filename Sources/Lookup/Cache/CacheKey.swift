@@ -2,8 +2,9 @@
 ///
 /// Eight independent 64-bit words: each input word of a key is XORed with its own secret
 /// before two words are multiplied together (the full 128-bit product folded to 64 bits, as
-/// in wyhash's "mum"). The products of different word pairs are independent, so the CPU
-/// computes them in parallel: a whole flow key hashes in about five multiplies' latency.
+/// in wyhash's "mum": `SeededHash.fold`). The products of different word pairs are
+/// independent, so the CPU computes them in parallel: a whole flow key hashes in about five
+/// multiplies' latency.
 public struct CacheHashKeys: Hashable, Sendable {
   public var k0, k1, k2, k3, k4, k5, k6, k7: UInt64
 
@@ -13,10 +14,6 @@ public struct CacheHashKeys: Hashable, Sendable {
     k0 = generator.next(); k1 = generator.next(); k2 = generator.next(); k3 = generator.next()
     k4 = generator.next(); k5 = generator.next(); k6 = generator.next(); k7 = generator.next()
   }
-
-  /// `a × b` as a full 128-bit product, its halves XORed.
-  @inlinable @inline(__always)
-  public static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 { SeededHash.fold(a, b) }
 }
 
 /// A key a `FlowCache` can hold: compared exactly, hashed with the cache's own secret words.
@@ -40,16 +37,16 @@ extension FlowKey: CacheKey {
   /// products of word pairs, then one more product of their combination.
   @inlinable @inline(__always)
   public func cacheHash(_ keys: CacheHashKeys) -> UInt64 {
-    let high = CacheHashKeys.fold(UInt64(truncatingIfNeeded: source &>> 64) ^ keys.k0,
+    let high = SeededHash.fold(UInt64(truncatingIfNeeded: source &>> 64) ^ keys.k0,
                                   UInt64(truncatingIfNeeded: destination &>> 64) ^ keys.k1)
-    let low = CacheHashKeys.fold(UInt64(truncatingIfNeeded: source) ^ keys.k2,
+    let low = SeededHash.fold(UInt64(truncatingIfNeeded: source) ^ keys.k2,
                                  UInt64(truncatingIfNeeded: destination) ^ keys.k3)
-    let context = CacheHashKeys.fold((UInt64(mark) | UInt64(interfaceID) &<< 32) ^ keys.k4,
+    let context = SeededHash.fold((UInt64(mark) | UInt64(interfaceID) &<< 32) ^ keys.k4,
                                      (UInt64(ifindex) | UInt64(namespace) &<< 32) ^ keys.k5)
     let ports: UInt64 = UInt64(sourcePort) | UInt64(destinationPort) &<< 16 | UInt64(proto) &<< 32
       | UInt64(dscp) &<< 40 | UInt64(family.rawValue) &<< 48 | UInt64(direction.rawValue) &<< 54
       | UInt64(policyType.rawValue) &<< 60
-    return CacheHashKeys.fold((high ^ context) ^ keys.k6, (low &+ ports) ^ keys.k7)
+    return SeededHash.fold((high ^ context) ^ keys.k6, (low &+ ports) ^ keys.k7)
   }
 }
 
@@ -71,13 +68,13 @@ extension FlowKey {
 extension SALookupKey: CacheKey {
   @inlinable @inline(__always)
   public func cacheHash(_ keys: CacheHashKeys) -> UInt64 {
-    let high = CacheHashKeys.fold(UInt64(truncatingIfNeeded: destination &>> 64) ^ keys.k0,
+    let high = SeededHash.fold(UInt64(truncatingIfNeeded: destination &>> 64) ^ keys.k0,
                                   UInt64(truncatingIfNeeded: source &>> 64) ^ keys.k1)
-    let low = CacheHashKeys.fold(UInt64(truncatingIfNeeded: destination) ^ keys.k2,
+    let low = SeededHash.fold(UInt64(truncatingIfNeeded: destination) ^ keys.k2,
                                  UInt64(truncatingIfNeeded: source) ^ keys.k3)
     let rest: UInt64 = UInt64(namespace) | UInt64(proto.rawValue) &<< 32 | UInt64(family.rawValue) &<< 40
-    let spiMark = CacheHashKeys.fold((UInt64(spi) | UInt64(mark) &<< 32) ^ keys.k4, rest ^ keys.k5)
-    return CacheHashKeys.fold((high ^ spiMark) ^ keys.k6, low ^ keys.k7)
+    let spiMark = SeededHash.fold((UInt64(spi) | UInt64(mark) &<< 32) ^ keys.k4, rest ^ keys.k5)
+    return SeededHash.fold((high ^ spiMark) ^ keys.k6, low ^ keys.k7)
   }
 }
 

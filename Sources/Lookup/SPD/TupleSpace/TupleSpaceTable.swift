@@ -342,10 +342,8 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// The bucket hash of a key in a tuple, with the bucket prefetched.
   @inlinable @inline(__always)
   func _hashAndPrefetch(_ key: FlowKey, _ tuple: _Tuple, _ pool: UnsafeBufferPointer<UInt64>) -> UInt64 {
-    let hash = tuple.context & 1 == 0
-      ? _hashIPv4(word: Self._wordIPv4(source: UInt64(truncatingIfNeeded: key.source &>> 64),
-                                       destination: UInt64(truncatingIfNeeded: key.destination &>> 64)) & tuple.maskIPv4)
-      : _hash(source: key.source & tuple.sourceMask, destination: key.destination & tuple.destinationMask, ipv6: true)
+    let hash = _hash(source: key.source & tuple.sourceMask, destination: key.destination & tuple.destinationMask,
+                     ipv6: tuple.context & 1 != 0)
     lookup_prefetch(pool.baseAddress! + (tuple.tableOffset &+ Int(truncatingIfNeeded: hash) & tuple.tableMask))
     return hash
   }

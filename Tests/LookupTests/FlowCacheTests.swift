@@ -144,4 +144,71 @@ struct FlowCacheTests {
     #expect(throws: LookupError.self) { try FlowCacheConfiguration(capacity: 1024, associativity: 16) }
     #expect(throws: Never.self) { try FlowCacheConfiguration(capacity: 1024, associativity: 16, replacement: .directMapped) }
   }
+
+  /// The cache compares and stores keys as `CacheKeyWords`: every field must reach the words
+  /// (a field left out would make two different flows share one answer), and the words must
+  /// give the key back (targeted invalidation asks the base about the key they hold).
+  @Test func cacheWordsHoldEveryFieldAndRoundTrip() {
+    var generator = SplitMix64(seed: 41)
+    func random<T: FixedWidthInteger>(_: T.Type) -> T { T(truncatingIfNeeded: generator.next()) }
+    for _ in 0..<500 {
+      let ipv6 = generator.next() & 1 == 0
+      let source = ipv6 ? IPAddress(ipv6: UInt128(generator.next()) << 64 | UInt128(generator.next()))
+        : IPAddress(ipv4: random(UInt32.self))
+      let destination = ipv6 ? IPAddress(ipv6: UInt128(generator.next()) << 64 | UInt128(generator.next()))
+        : IPAddress(ipv4: random(UInt32.self))
+      let key = FlowKey(source: source, destination: destination, sourcePort: random(UInt16.self),
+                        destinationPort: random(UInt16.self), proto: random(UInt8.self),
+                        direction: PolicyDirection.allCases[Int(generator.next() % 3)],
+                        policyType: PolicyType.allCases[Int(generator.next() % 2)],
+                        mark: random(UInt32.self), interfaceID: random(UInt32.self), ifindex: random(UInt32.self),
+                        dscp: random(UInt8.self) & 63, namespace: random(UInt32.self))
+      #expect(FlowKey(cacheWords: key.cacheWords) == key)
+      var changed: [FlowKey] = []
+      func with(_ change: (inout FlowKey) -> Void) { var other = key; change(&other); changed.append(other) }
+      with { $0.source ^= 1 << 100 }
+      with { $0.source ^= 1 }
+      with { $0.destination ^= 1 << 127 }
+      with { $0.destination ^= 1 << 3 }
+      with { $0.sourcePort ^= 1 }
+      with { $0.destinationPort ^= 0x8000 }
+      with { $0.proto ^= 0x80 }
+      with { $0.dscp ^= 1 }
+      with { $0.mark ^= 1 << 31 }
+      with { $0.interfaceID ^= 1 }
+      with { $0.ifindex ^= 1 << 16 }
+      with { $0.namespace ^= 1 }
+      with { $0.family = $0.family == .ipv4 ? .ipv6 : .ipv4 }
+      with { $0.direction = $0.direction == .in ? .fwd : .in }
+      with { $0.policyType = $0.policyType == .main ? .sub : .main }
+      for other in changed {
+        #expect(other != key)
+        #expect(other.cacheWords != key.cacheWords, "a field does not reach the cache words: \(other)")
+        #expect(FlowKey(cacheWords: other.cacheWords) == other)
+      }
+      let sa = SALookupKey(destination: destination, source: source, spi: random(UInt32.self),
+                           proto: IPsecProtocol.allCases[Int(generator.next() % 3)], mark: random(UInt32.self),
+                           namespace: random(UInt32.self))
+      #expect(SALookupKey(cacheWords: sa.cacheWords) == sa)
+      var otherSA = sa
+      otherSA.proto = sa.proto == .esp ? .ah : .esp
+      #expect(otherSA.cacheWords != sa.cacheWords)
+      otherSA = sa
+      otherSA.family = sa.family == .ipv4 ? .ipv6 : .ipv4
+      #expect(otherSA.cacheWords != sa.cacheWords)
+    }
+  }
+
+  /// `holds` answers without changing anything; a flow it says is held hits.
+  @Test func holdsIsAPureProbe() throws {
+    let cache = FlowCache(base: LinearPolicyTable(), configuration: try FlowCacheConfiguration(capacity: 16, associativity: 4))
+    let key = FlowKey(source: IPAddress(ipv4: 0x0a00_0001), destination: IPAddress(ipv4: 0x0a00_0002))
+    #expect(!cache.holds(key))
+    _ = cache.lookup(key)
+    let before = cache.counters
+    #expect(cache.holds(key))
+    #expect(cache.counters == before)
+    _ = cache.lookup(key)
+    #expect(cache.counters.hits == before.hits + 1)
+  }
 }

@@ -96,7 +96,7 @@ struct ModelTests {
   }
 
   @Test func flowKeyIsOneCacheLine() {
-    #expect(MemoryLayout<FlowKey>.size <= 64)
+    #expect(MemoryLayout<FlowKey>.size == 64)
     #expect(MemoryLayout<PolicyLookupResult>.size <= 8)
   }
 

@@ -1,10 +1,10 @@
 /// The secret words a cache hashes keys with, derived from its random seed.
 ///
-/// Eight independent 64-bit words: each input word of a key is XORed with its own secret
-/// before two words are multiplied together (the full 128-bit product folded to 64 bits, as
-/// in wyhash's "mum": `SeededHash.fold`). The products of different word pairs are
-/// independent, so the CPU computes them in parallel: a whole flow key hashes in about five
-/// multiplies' latency.
+/// Eight independent 64-bit words: each word of a key's `CacheKeyWords` is XORed with its own
+/// secret before two words are multiplied together (the full 128-bit product folded to 64
+/// bits, as in wyhash's "mum": `SeededHash.fold`). The four products are independent, so the
+/// CPU computes them in parallel: a whole flow key hashes in about one multiply's latency
+/// plus three adds.
 public struct CacheHashKeys: Hashable, Sendable {
   public var k0, k1, k2, k3, k4, k5, k6, k7: UInt64
 
@@ -16,65 +16,123 @@ public struct CacheHashKeys: Hashable, Sendable {
   }
 }
 
-/// A key a `FlowCache` can hold: compared exactly, hashed with the cache's own secret words.
-public protocol CacheKey: Hashable, Sendable {
-  /// A keyed hash of every field of the key. The cache takes the set from the high 32 bits
-  /// and a tag from the low 32 bits.
-  func cacheHash(_ keys: CacheHashKeys) -> UInt64
+/// A key as a flow cache stores, hashes and compares it: eight 64-bit words, one cache line.
+///
+/// Made by `CacheKey.cacheWords` from every field of a key, so that the hot path hashes and
+/// compares plain words — no per-field shifts and enum conversions — and a cached key is
+/// turned back into its `CacheKey` only when a targeted invalidation asks a structure about it.
+@frozen
+public struct CacheKeyWords: Hashable, Sendable, BitwiseCopyable {
+  public var w0, w1, w2, w3, w4, w5, w6, w7: UInt64
 
-  /// Whether two keys are equal in every field (what `==` says, written for the hot path).
-  static func cacheEqual(_ a: Self, _ b: Self) -> Bool
-}
-
-extension CacheKey {
   @inlinable @inline(__always)
-  public static func cacheEqual(_ a: Self, _ b: Self) -> Bool { a == b }
-}
+  public init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64,
+              _ w4: UInt64, _ w5: UInt64, _ w6: UInt64, _ w7: UInt64) {
+    self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3
+    self.w4 = w4; self.w5 = w5; self.w6 = w6; self.w7 = w7
+  }
 
-extension FlowKey: CacheKey {
-  /// Every field: addresses, ports, protocol, DSCP, mark, if_id, ifindex, namespace, family,
-  /// direction and type — the cache is exact on the whole flow. Four independent keyed
-  /// products of word pairs, then one more product of their combination.
+  /// A keyed hash of the eight words: four independent products of keyed word pairs (each
+  /// the full 128-bit product folded to 64 bits, `SeededHash.fold`), summed. The products do
+  /// not depend on one another, so the CPU computes them in parallel.
   @inlinable @inline(__always)
-  public func cacheHash(_ keys: CacheHashKeys) -> UInt64 {
-    let high = SeededHash.fold(UInt64(truncatingIfNeeded: source &>> 64) ^ keys.k0,
-                                  UInt64(truncatingIfNeeded: destination &>> 64) ^ keys.k1)
-    let low = SeededHash.fold(UInt64(truncatingIfNeeded: source) ^ keys.k2,
-                                 UInt64(truncatingIfNeeded: destination) ^ keys.k3)
-    let context = SeededHash.fold((UInt64(mark) | UInt64(interfaceID) &<< 32) ^ keys.k4,
-                                     (UInt64(ifindex) | UInt64(namespace) &<< 32) ^ keys.k5)
-    let ports: UInt64 = UInt64(sourcePort) | UInt64(destinationPort) &<< 16 | UInt64(proto) &<< 32
-      | UInt64(dscp) &<< 40 | UInt64(family.rawValue) &<< 48 | UInt64(direction.rawValue) &<< 54
-      | UInt64(policyType.rawValue) &<< 60
-    return SeededHash.fold((high ^ context) ^ keys.k6, (low &+ ports) ^ keys.k7)
+  public func hash(_ keys: CacheHashKeys) -> UInt64 {
+    SeededHash.fold(w0 ^ keys.k0, w1 ^ keys.k1) &+ SeededHash.fold(w2 ^ keys.k2, w3 ^ keys.k3)
+      &+ SeededHash.fold(w4 ^ keys.k4, w5 ^ keys.k5) &+ SeededHash.fold(w6 ^ keys.k6, w7 ^ keys.k7)
+  }
+
+  /// Whether all eight words are equal, without a branch per word.
+  @inlinable @inline(__always)
+  public static func equal(_ a: CacheKeyWords, _ b: CacheKeyWords) -> Bool {
+    ((a.w0 ^ b.w0) | (a.w1 ^ b.w1) | (a.w2 ^ b.w2) | (a.w3 ^ b.w3)
+      | (a.w4 ^ b.w4) | (a.w5 ^ b.w5) | (a.w6 ^ b.w6) | (a.w7 ^ b.w7)) == 0
   }
 }
 
-extension FlowKey {
-  /// Field by field with no short-circuit branches: two address compares and three words.
+/// A key a `FlowCache` can hold: packed into eight words that are equal exactly when the keys
+/// are, and rebuilt from them.
+public protocol CacheKey: Hashable, Sendable {
+  /// Every field of the key in eight words: two keys are equal exactly when their words are.
+  var cacheWords: CacheKeyWords { get }
+
+  /// The key whose `cacheWords` are `words`. Only words made by `cacheWords` are given.
+  init(cacheWords words: CacheKeyWords)
+}
+
+extension CacheKey {
+  /// The keyed hash the cache uses: the set from the high 32 bits, a tag from the low 32 bits.
   @inlinable @inline(__always)
-  public static func cacheEqual(_ a: FlowKey, _ b: FlowKey) -> Bool {
-    let addresses = (a.source ^ b.source) | (a.destination ^ b.destination)
-    let words = (UInt64(a.mark) | UInt64(a.interfaceID) &<< 32) ^ (UInt64(b.mark) | UInt64(b.interfaceID) &<< 32)
-    let more = (UInt64(a.ifindex) | UInt64(a.namespace) &<< 32) ^ (UInt64(b.ifindex) | UInt64(b.namespace) &<< 32)
-    let portsA: UInt64 = UInt64(a.sourcePort) | UInt64(a.destinationPort) &<< 16 | UInt64(a.proto) &<< 32 | UInt64(a.dscp) &<< 40
-    let portsB: UInt64 = UInt64(b.sourcePort) | UInt64(b.destinationPort) &<< 16 | UInt64(b.proto) &<< 32 | UInt64(b.dscp) &<< 40
-    let contextA: UInt64 = UInt64(a.family.rawValue) | UInt64(a.direction.rawValue) &<< 8 | UInt64(a.policyType.rawValue) &<< 16
-    let contextB: UInt64 = UInt64(b.family.rawValue) | UInt64(b.direction.rawValue) &<< 8 | UInt64(b.policyType.rawValue) &<< 16
-    return (addresses | UInt128(words | more | (portsA ^ portsB) | (contextA ^ contextB))) == 0
+  public func cacheHash(_ keys: CacheHashKeys) -> UInt64 { cacheWords.hash(keys) }
+}
+
+/// The storage byte of a field-less enum (its case's position), and back: what the packed
+/// words hold for family, direction, type and protocol, so that adjacent one-byte fields
+/// pack with one load instead of a conversion each.
+@usableFromInline @inline(__always)
+func _caseByte<E>(_ value: E) -> UInt64 {
+  UInt64(unsafeBitCast(value, to: UInt8.self))
+}
+
+@usableFromInline @inline(__always)
+func _case<E>(_ byte: UInt64, as _: E.Type) -> E {
+  unsafeBitCast(UInt8(truncatingIfNeeded: byte), to: E.self)
+}
+
+extension FlowKey: CacheKey {
+  /// Addresses (four words), mark and if_id, ifindex and namespace, ports/protocol/DSCP/
+  /// family/direction, type: every field, each in its own bits. The fields of each word are
+  /// adjacent in the key, so each word is one load.
+  @inlinable @inline(__always)
+  public var cacheWords: CacheKeyWords {
+    CacheKeyWords(
+      UInt64(truncatingIfNeeded: source &>> 64), UInt64(truncatingIfNeeded: source),
+      UInt64(truncatingIfNeeded: destination &>> 64), UInt64(truncatingIfNeeded: destination),
+      UInt64(mark) | UInt64(interfaceID) &<< 32, UInt64(ifindex) | UInt64(namespace) &<< 32,
+      UInt64(sourcePort) | UInt64(destinationPort) &<< 16 | UInt64(proto) &<< 32 | UInt64(dscp) &<< 40
+        | _caseByte(family) &<< 48 | _caseByte(direction) &<< 56,
+      _caseByte(policyType))
+  }
+
+  @inlinable
+  public init(cacheWords words: CacheKeyWords) {
+    self = FlowKey(source: IPAddress(ipv4: 0), destination: IPAddress(ipv4: 0))
+    source = UInt128(words.w0) &<< 64 | UInt128(words.w1)
+    destination = UInt128(words.w2) &<< 64 | UInt128(words.w3)
+    mark = UInt32(truncatingIfNeeded: words.w4)
+    interfaceID = UInt32(truncatingIfNeeded: words.w4 &>> 32)
+    ifindex = UInt32(truncatingIfNeeded: words.w5)
+    namespace = UInt32(truncatingIfNeeded: words.w5 &>> 32)
+    sourcePort = UInt16(truncatingIfNeeded: words.w6)
+    destinationPort = UInt16(truncatingIfNeeded: words.w6 &>> 16)
+    proto = UInt8(truncatingIfNeeded: words.w6 &>> 32)
+    dscp = UInt8(truncatingIfNeeded: words.w6 &>> 40)
+    family = _case(words.w6 &>> 48, as: AddressFamily.self)
+    direction = _case(words.w6 &>> 56, as: PolicyDirection.self)
+    policyType = _case(words.w7, as: PolicyType.self)
   }
 }
 
 extension SALookupKey: CacheKey {
+  /// Addresses (four words), SPI and mark, namespace/protocol/family.
   @inlinable @inline(__always)
-  public func cacheHash(_ keys: CacheHashKeys) -> UInt64 {
-    let high = SeededHash.fold(UInt64(truncatingIfNeeded: destination &>> 64) ^ keys.k0,
-                                  UInt64(truncatingIfNeeded: source &>> 64) ^ keys.k1)
-    let low = SeededHash.fold(UInt64(truncatingIfNeeded: destination) ^ keys.k2,
-                                 UInt64(truncatingIfNeeded: source) ^ keys.k3)
-    let rest: UInt64 = UInt64(namespace) | UInt64(proto.rawValue) &<< 32 | UInt64(family.rawValue) &<< 40
-    let spiMark = SeededHash.fold((UInt64(spi) | UInt64(mark) &<< 32) ^ keys.k4, rest ^ keys.k5)
-    return SeededHash.fold((high ^ spiMark) ^ keys.k6, low ^ keys.k7)
+  public var cacheWords: CacheKeyWords {
+    CacheKeyWords(
+      UInt64(truncatingIfNeeded: destination &>> 64), UInt64(truncatingIfNeeded: destination),
+      UInt64(truncatingIfNeeded: source &>> 64), UInt64(truncatingIfNeeded: source),
+      UInt64(spi) | UInt64(mark) &<< 32,
+      UInt64(namespace) | _caseByte(proto) &<< 32 | _caseByte(family) &<< 40, 0, 0)
+  }
+
+  @inlinable
+  public init(cacheWords words: CacheKeyWords) {
+    self = SALookupKey(destination: IPAddress(ipv4: 0), spi: 0)
+    destination = UInt128(words.w0) &<< 64 | UInt128(words.w1)
+    source = UInt128(words.w2) &<< 64 | UInt128(words.w3)
+    spi = UInt32(truncatingIfNeeded: words.w4)
+    mark = UInt32(truncatingIfNeeded: words.w4 &>> 32)
+    namespace = UInt32(truncatingIfNeeded: words.w5)
+    proto = _case(words.w5 &>> 32, as: IPsecProtocol.self)
+    family = _case(words.w5 &>> 40, as: AddressFamily.self)
   }
 }
 

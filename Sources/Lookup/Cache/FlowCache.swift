@@ -32,11 +32,14 @@ import CLookupSupport
 // Layout
 //   Two arrays, both line-aligned. Per way a small record — 32-bit tag (hash bits, 0 =
 //   empty), 32-bit generation stamp, the answer: 16 bytes for an SPD answer, so a 4-way
-//   set's records are one 64-byte line. And per way the key (a `FlowKey` is exactly one
-//   line). A third array of 32-bit use stamps serves LRU, CLOCK and idle timeout (written on
-//   a hit, read only when choosing a victim). The hash is keyed by 8 random words per cache
-//   (`CacheHashKeys`): four independent 64×64→128-bit products, so it costs a few multiplies'
-//   latency and crafted flows cannot aim at one set without the seed.
+//   set's records are one 64-byte line. And per way the key, packed as `CacheKeyWords`
+//   (eight 64-bit words, one line), so that a hit hashes and compares plain words with no
+//   per-field work. A third array of 32-bit use stamps serves LRU, CLOCK and idle timeout
+//   (written on a hit, read only when choosing a victim). The hash is keyed by 8 random
+//   words per cache (`CacheHashKeys`): four independent 64×64→128-bit products, summed, so
+//   it costs about one multiply's latency and crafted flows cannot aim at one set without
+//   the seed. A single lookup prefetches the set's key lines while its records arrive (the
+//   way is known only from the tags), so the two memory accesses of a hit overlap.
 //
 // Complexity
 //   hit: one hash of the key, the set's line of records (the way is chosen without
@@ -187,9 +190,9 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   /// Tags, generation stamps and answers, one per way, a set's ways adjacent (line-aligned).
   @usableFromInline let _meta: UnsafeMutablePointer<_Meta>
-  /// The keys, one per way (line-aligned: a 64-byte `FlowKey` is one line); initialised
-  /// exactly where the way's tag is not 0.
-  @usableFromInline let _keys: UnsafeMutablePointer<Key>
+  /// The keys, one per way, as their `CacheKeyWords` (line-aligned: one line each);
+  /// meaningful exactly where the way's tag is not 0.
+  @usableFromInline let _keys: UnsafeMutablePointer<CacheKeyWords>
   /// Last use per way: a use counter (LRU), the reference bit (CLOCK) or logical time (idle).
   @usableFromInline let _used: UnsafeMutablePointer<UInt32>
   /// CLOCK hands, one per set.
@@ -214,7 +217,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     _meta = Self._allocate(_Meta.self, capacity)
     UnsafeMutableRawPointer(_meta).initializeMemory(as: UInt8.self, repeating: 0,
                                                      count: capacity * MemoryLayout<_Meta>.stride)
-    _keys = Self._allocate(Key.self, capacity)
+    _keys = Self._allocate(CacheKeyWords.self, capacity)
     _used = Self._allocate(UInt32.self, capacity)
     _used.initialize(repeating: 0, count: capacity)
     _hands = .allocate(capacity: _setMask + 1)
@@ -232,7 +235,6 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   }
 
   deinit {
-    for i in 0..<configuration.capacity where _meta[i].tag != 0 { (_keys + i).deinitialize(count: 1) }
     lookup_table_free(_meta)
     lookup_table_free(_keys)
     lookup_table_free(_used)
@@ -248,14 +250,18 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   /// A hit: one keyed hash, the set's line of tags and answers, the key's line. The way is
   /// chosen without branches (a select per way), so the only data-dependent branches are
   /// "found and current" — predictable when most lookups hit.
-  @inlinable
+  @inlinable @inline(__always)
   public func lookup(_ key: Key) -> Result {
-    let hash = key.cacheHash(_hashKeys)
+    let words = key.cacheWords
+    let hash = words.hash(_hashKeys)
     let tag = UInt32(truncatingIfNeeded: hash) | 1
     let first = (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways
+    // The key lines of the set, fetched while the set's tags arrive (which way holds the
+    // key is known only from the tags): the two misses of a hit overlap instead of adding.
+    for way in 0..<_ways { lookup_prefetch(_keys + (first &+ way)) }
     let found = _way(taggedWith: tag, inSetAt: first)
-    if _fastPath(found >= 0), _isCurrentEntry(found, of: key) {
-      _state.pointee.counters.hits += 1
+    if _fastPath(found >= 0), _isCurrentEntry(found, of: words) {
+      _state.pointee.counters.hits &+= 1
       _touch(found)
       return _meta[found].answer
     }
@@ -266,26 +272,26 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   /// select per way, no branch.
   @inlinable @inline(__always)
   func _way(taggedWith tag: UInt32, inSetAt first: Int) -> Int {
+    let set = _meta + first
     var found = -1
-    if _ways == 4 {  // the default shape: four selects, no loop
-      found = _meta[first].tag == tag ? first : found
-      found = _meta[first &+ 1].tag == tag ? first &+ 1 : found
-      found = _meta[first &+ 2].tag == tag ? first &+ 2 : found
-      found = _meta[first &+ 3].tag == tag ? first &+ 3 : found
+    if _ways == 4 {  // the default shape: four selects at fixed offsets, no loop
+      found = set[0].tag == tag ? 0 : found
+      found = set[1].tag == tag ? 1 : found
+      found = set[2].tag == tag ? 2 : found
+      found = set[3].tag == tag ? 3 : found
     } else {
       for way in 0..<_ways {
-        let i = first &+ way
-        found = _meta[i].tag == tag ? i : found
+        found = set[way].tag == tag ? way : found
       }
     }
-    return found
+    return found < 0 ? -1 : first &+ found
   }
 
   /// Whether occupied way `i` holds `key` with an answer a hit may return: computed in the
   /// current generation and, with idle timeout, not expired.
   @inlinable @inline(__always)
-  func _isCurrentEntry(_ i: Int, of key: Key) -> Bool {
-    Key.cacheEqual(_keys[i], key) && _meta[i].stamp == _state.pointee.generation
+  func _isCurrentEntry(_ i: Int, of words: CacheKeyWords) -> Bool {
+    CacheKeyWords.equal(_keys[i], words) && _meta[i].stamp == _state.pointee.generation
       && (configuration.replacement != .idleTimeout || _state.pointee.now &- _used[i] <= configuration.idleTimeout)
   }
 
@@ -298,12 +304,16 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   public func lookup(_ keys: UnsafeBufferPointer<Key>, into results: UnsafeMutableBufferPointer<Result>) {
     precondition(results.count >= keys.count, "batch result buffer too small")
     let group = 16
+    guard let base = keys.baseAddress else { return }
     withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * group) { scratch in
       var offset = 0
       while offset < keys.count {
         let count = min(group, keys.count - offset)
+        // Keys are read in place (through the pointer): copying a 64-byte key out of the
+        // buffer first costs eight stores and eight loads per key.
+        let inGroup = base + offset
         for j in 0..<count {
-          let hash = keys[offset &+ j].cacheHash(_hashKeys)
+          let hash = inGroup[j].cacheWords.hash(_hashKeys)
           let first = (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways
           scratch[j] = first
           scratch[group &+ j] = Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: hash) | 1)
@@ -316,19 +326,20 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
           if found >= 0 { lookup_prefetch(_keys + found) }
           scratch[group &+ j] = found &<< 32 | Int(tag)
         }
+        var hits = 0
         for j in 0..<count {
-          let key = keys[offset &+ j]
           let first = scratch[j]
           let found = scratch[group &+ j] &>> 32
           let tag = UInt32(truncatingIfNeeded: scratch[group &+ j])
-          if _fastPath(found >= 0), _meta[found].tag == tag, _isCurrentEntry(found, of: key) {
-            _state.pointee.counters.hits += 1
+          if _fastPath(found >= 0), _meta[found].tag == tag, _isCurrentEntry(found, of: inGroup[j].cacheWords) {
+            hits &+= 1
             _touch(found)
             results[offset &+ j] = _meta[found].answer
           } else {
-            results[offset &+ j] = _lookupSlow(key, tag: tag, first: first)
+            results[offset &+ j] = _lookupSlow(inGroup[j], tag: tag, first: first)
           }
         }
+        _state.pointee.counters.hits &+= hits
         offset &+= count
       }
     }
@@ -336,12 +347,13 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   /// Everything but a clean hit: the key in another way of the set (a tag shared by two
   /// keys), a stale answer (generation mode), an expired entry (idle timeout), or a miss.
-  @inlinable
+  @inlinable @inline(never)
   func _lookupSlow(_ key: Key, tag: UInt32, first: Int) -> Result {
+    let words = key.cacheWords  // packed again here: the hit path keeps no copy alive for us
     for way in 0..<_ways {
       let i = first &+ way
       // Only ways with this key's tag can hold it: no other way's key line is read.
-      guard _meta[i].tag == tag, Key.cacheEqual(_keys[i], key) else { continue }
+      guard _meta[i].tag == tag, CacheKeyWords.equal(_keys[i], words) else { continue }
       if configuration.replacement == .idleTimeout && _state.pointee.now &- _used[i] > configuration.idleTimeout {
         _evict(i, expired: true)
         break  // a miss: recomputed and re-inserted below
@@ -362,7 +374,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     }
     _state.pointee.counters.misses += 1
     let answer = Self._lookupInBase(&_base.pointee, key)
-    _remember(key, answer, tag: tag, first: first)
+    _remember(words, answer, tag: tag, first: first)
     return answer
   }
 
@@ -379,7 +391,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   }
 
   @inlinable
-  func _remember(_ key: Key, _ answer: Result, tag: UInt32, first: Int) {
+  func _remember(_ words: CacheKeyWords, _ answer: Result, tag: UInt32, first: Int) {
     var victim = -1
     for way in 0..<_ways where _meta[first + way].tag == 0 {
       victim = first + way
@@ -417,7 +429,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       }
       _evict(victim, expired: configuration.replacement == .idleTimeout)
     }
-    (_keys + victim).initialize(to: key)
+    _keys[victim] = words
     _meta[victim] = _Meta(tag: tag, stamp: _state.pointee.generation, answer: answer)
     _state.pointee.live &+= 1
     _touch(victim)
@@ -427,7 +439,6 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   /// Empties way `i` (which holds an entry).
   @inlinable @inline(__always)
   func _drop(_ i: Int) {
-    (_keys + i).deinitialize(count: 1)
     _meta[i].tag = 0
     _state.pointee.live &-= 1
   }
@@ -533,7 +544,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       _bumpGeneration()
       _state.pointee.counters.invalidations += 1
     case .targeted:
-      _invalidateWays { Base.change(of: entry, mayAffect: _keys[$0], cachedAnswer: _meta[$0].answer) }
+      _invalidateWays { Base.change(of: entry, mayAffect: Key(cacheWords: _keys[$0]), cachedAnswer: _meta[$0].answer) }
     }
   }
 
@@ -544,13 +555,27 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   /// Entries currently cached.
   public var cachedEntries: Int { _state.pointee.live }
 
+  /// Whether a lookup of `key` now would be a clean hit (the key cached with a current,
+  /// unexpired answer). Changes nothing: no counter, no use stamp.
+  public func holds(_ key: Key) -> Bool {
+    let hash = key.cacheHash(_hashKeys)
+    let tag = UInt32(truncatingIfNeeded: hash) | 1
+    let first = (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways
+    let words = key.cacheWords
+    for way in 0..<_ways where _meta[first &+ way].tag == tag && _isCurrentEntry(first &+ way, of: words) {
+      return true
+    }
+    return false
+  }
+
   /// Walks the table and traps on a broken invariant: the live count is the number of
   /// occupied ways, and every occupied way's key is in the set its hash names with its tag.
   public func checkInvariants() {
     var occupied = 0
     for i in 0..<configuration.capacity where _meta[i].tag != 0 {
       occupied += 1
-      let hash = _keys[i].cacheHash(_hashKeys)
+      let hash = _keys[i].hash(_hashKeys)
+      precondition(Key(cacheWords: _keys[i]).cacheWords == _keys[i], "FlowCache: way \(i) holds words no key makes")
       precondition(_meta[i].tag == UInt32(truncatingIfNeeded: hash) | 1, "FlowCache: way \(i) has a stale tag")
       precondition((Int(truncatingIfNeeded: hash &>> 32) & _setMask) == i / _ways, "FlowCache: way \(i) in the wrong set")
     }
@@ -562,7 +587,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   /// The cache's own bytes: tags/stamps/answers, keys, use stamps and hands, fixed at creation.
   public var cacheBytes: Int {
-    configuration.capacity * (MemoryLayout<_Meta>.stride + MemoryLayout<Key>.stride + MemoryLayout<UInt32>.stride)
+    configuration.capacity * (MemoryLayout<_Meta>.stride + MemoryLayout<CacheKeyWords>.stride + MemoryLayout<UInt32>.stride)
       + (_setMask + 1)
   }
 

@@ -211,9 +211,9 @@ struct HitRateVisitor: PolicyDatabaseVisitor {
 
   /// The cost of a hit and of a miss, measured directly (medians of 7 passes), not
   /// apportioned from the replay:
-  /// - hit: the keys `warm` holds (each checked to hit; at most half its capacity), in a
-  ///   shuffled order, single lookups and bursts of 64; hits change nothing that could evict
-  ///   another held key;
+  /// - hit: the keys `warm` holds (at most half its capacity, each checked with `holds` once
+  ///   all are in), in a shuffled order, single lookups and bursts of 64; hits change nothing
+  ///   that could evict another held key;
   /// - miss: up to 4,096 distinct keys through a cache emptied before each pass (every lookup
   ///   misses: the base's lookup plus the insert), against the base alone on the same keys,
   ///   passes alternating.
@@ -221,12 +221,12 @@ struct HitRateVisitor: PolicyDatabaseVisitor {
   where B.Key == FlowKey, B.Result == PolicyLookupResult {
     var generator = SplitMix64(seed: 3)
     var held: [FlowKey] = []
-    for key in Set(keys.suffix(65_536)) where held.count < warm.configuration.capacity / 2 {
-      _ = warm.lookup(key)  // refreshes a stale answer (generation mode) or brings the key in
-      let before = warm.counters.hits
-      _ = warm.lookup(key)
-      if warm.counters.hits > before { held.append(key) }
-    }
+    // Bring the keys in (refreshing stale answers in generation mode), then keep those the
+    // cache still holds once all are in: a key checked right after its own insert may have
+    // been evicted by a later one, and would be timed as a miss.
+    let candidates = Array(Set(keys.suffix(65_536)).prefix(warm.configuration.capacity / 2))
+    for key in candidates { _ = warm.lookup(key) }
+    for key in candidates where warm.holds(key) { held.append(key) }
     held.shuffle(using: &generator)
     var costs = CacheCosts(heldFlows: held.count)
     if !held.isEmpty {

@@ -278,34 +278,40 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
     // link taken from each node is recomputed on the way up (it is the one the key selects).
     withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Bits.bitWidth + 1) { destinationPath in
       withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Bits.bitWidth + 1) { sourcePath in
+        // Down: to the source node holding the slot's list — two tight loops (destination
+        // trie, then the source trie below the node of the destination prefix) over the
+        // pool without bounds checks; a node off the entry's path means the slot is not
+        // indexed (a broken invariant: trap).
         var destinations = 0, sources = 0
         var n = root
-        var source = false
-        // Down: to the source node holding the slot's list.
-        while true {
-          let key = source ? entry.source : entry.destination
-          let length = source ? entry.sourceLength : entry.destinationLength
-          precondition(n != Node.none && (source ? sources : destinations) <= Bits.bitWidth,
-                       "RadixPolicyTree: slot \(entry.slot) not in the index")
-          let node = _nodes[Int(n)]
-          precondition(Int(node.length) <= length && Key.contains(node.prefix, node.length, key),
-                       "RadixPolicyTree: slot \(entry.slot) not in the index")
-          if Int(node.length) == length && source { break }
-          if source {
-            sourcePath[sources] = n
-            sources += 1
-            n = node.child(Key.bit(key, Int(node.length)))
-          } else {
+        let found: Bool = _nodes.withUnsafeBufferPointer { nodes in
+          let destinationKey = entry.destination, sourceKey = entry.source
+          let destinationLength = entry.destinationLength, sourceLength = entry.sourceLength
+          while true {
+            guard n != Node.none, destinations <= Bits.bitWidth else { return false }
+            let node = nodes[Int(n)]
+            guard Int(node.length) <= destinationLength, Key.contains(node.prefix, node.length, destinationKey)
+            else { return false }
             destinationPath[destinations] = n
-            destinations += 1
-            if Int(node.length) == length {
+            destinations &+= 1
+            if Int(node.length) == destinationLength {
               n = node.payload
-              source = true
-            } else {
-              n = node.child(Key.bit(key, Int(node.length)))
+              break
             }
+            n = node.child(Key.bit(destinationKey, Int(node.length)))
+          }
+          while true {
+            guard n != Node.none, sources <= Bits.bitWidth else { return false }
+            let node = nodes[Int(n)]
+            guard Int(node.length) <= sourceLength, Key.contains(node.prefix, node.length, sourceKey)
+            else { return false }
+            if Int(node.length) == sourceLength { return true }
+            sourcePath[sources] = n
+            sources &+= 1
+            n = node.child(Key.bit(sourceKey, Int(node.length)))
           }
         }
+        precondition(found, "RadixPolicyTree: slot \(entry.slot) not in the index")
         let bottom = _nodes[Int(n)]
         var start = bottom.payload, listClass = bottom.listClass
         _lists.remove(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
@@ -407,38 +413,70 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
   /// Copies every trie depth-first into fresh, exactly sized storage: frees what removals
   /// left, and lays the destination tries out first (so a lookup's walk down one stays in a
   /// few cache lines), then each source trie in one piece, in destination order.
+  ///
+  /// Two passes with no recursion: the first walks the tries (an explicit stack, child 0
+  /// before child 1) and numbers the live nodes in their new order; the second copies each
+  /// node once, renaming its links through that numbering, and moves its slot list.
   private mutating func _compact() {
-    var nodes: [Node] = []
-    nodes.reserveCapacity(liveNodeCount)
+    let none = Node.none
+    var order: [UInt32] = []
+    order.reserveCapacity(liveNodeCount)
+    var renamed = [UInt32](repeating: none, count: _nodes.count)
+    var stack: [UInt32] = []
+    _nodes.withUnsafeBufferPointer { old in
+      renamed.withUnsafeMutableBufferPointer { renamed in
+        for root in _roots { Self._number(root, old, renamed, &order, &stack) }
+        for i in order.indices {  // the destination nodes: source tries follow in their order
+          let node = old[Int(order[i])]
+          if node.kind == .destination && node.payload != none { Self._number(node.payload, old, renamed, &order, &stack) }
+        }
+      }
+    }
     var lists = RadixSlotLists()
     lists.words.reserveCapacity(_lists.wordsInUse)
-    func copy(_ n: UInt32) -> UInt32 {
-      if n == Node.none { return n }
-      var node = _nodes[Int(n)]
-      let index = UInt32(nodes.count)
-      nodes.append(node)
-      if node.kind == .source && node.payload != Node.none {
-        let from = Int(node.payload)
-        let to = lists.allocate(listClass: node.listClass)
-        for i in 0..<(1 << Int(node.listClass)) { lists.words[Int(to) + i] = _lists.words[from + i] }
-        node.payload = to
+    let nodes = [Node](unsafeUninitializedCapacity: order.count) { copies, initialized in
+      _nodes.withUnsafeBufferPointer { old in
+        renamed.withUnsafeBufferPointer { renamed in
+          func rename(_ n: UInt32) -> UInt32 { n == none ? none : renamed[Int(n)] }
+          for (i, n) in order.enumerated() {
+            var node = old[Int(n)]
+            node.child0 = rename(node.child0)
+            node.child1 = rename(node.child1)
+            if node.payload != none {
+              if node.kind == .source {
+                node.payload = lists.appendCopy(of: _lists, start: node.payload, listClass: node.listClass)
+              } else {
+                node.payload = renamed[Int(node.payload)]
+              }
+            }
+            (copies.baseAddress! + i).initialize(to: node)
+          }
+        }
       }
-      // A destination node's payload still names the old source root; the second pass
-      // copies it.
-      node.child0 = copy(node.child0)
-      node.child1 = copy(node.child1)
-      nodes[Int(index)] = node
-      return index
+      initialized = order.count
     }
-    for context in _roots.indices { _roots[context] = copy(_roots[context]) }
-    for n in nodes.indices where nodes[n].payload != Node.none && nodes[n].kind == .destination {
-      let sourceRoot = copy(nodes[n].payload)
-      nodes[n].payload = sourceRoot
+    for context in _roots.indices where _roots[context] != none {
+      _roots[context] = renamed[Int(_roots[context])]
     }
     _nodes = nodes
     _lists = lists
-    _freeNode = Node.none
+    _freeNode = none
     _laidOutNodes = liveNodeCount
     _changesSinceLayout = 0
+  }
+
+  /// Numbers the trie at `root` depth-first (child 0 first), appending its nodes to `order`.
+  /// A static function with `inout` arrays, not a closure capturing them: captured `var`s
+  /// are boxed and every access pays a dynamic exclusivity check.
+  private static func _number(_ root: UInt32, _ old: UnsafeBufferPointer<Node>, _ renamed: UnsafeMutableBufferPointer<UInt32>,
+                              _ order: inout [UInt32], _ stack: inout [UInt32]) {
+    stack.append(root)
+    while let n = stack.popLast() {
+      if n == Node.none { continue }
+      renamed[Int(n)] = UInt32(order.count)
+      order.append(n)
+      stack.append(old[Int(n)].child1)
+      stack.append(old[Int(n)].child0)
+    }
   }
 }

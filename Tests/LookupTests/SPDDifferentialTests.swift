@@ -10,10 +10,21 @@ struct SPDDifferentialTests {
 
   @Test(arguments: structures, sets)
   func agreesWithLinearUnderChurn(name: String, set: String) throws {
+    try churn(try StructureCatalog.makePolicyDatabase(named: name), name: name, set: set)
+  }
+
+  /// The tuple space table's grouped batch search (used from 32k policies on) forced on
+  /// at every size, so that the 1k sets exercise it too.
+  @Test(arguments: sets)
+  func groupedBatchSearchAgreesWithLinearUnderChurn(set: String) throws {
+    try churn(TupleSpaceTable(groupSearchFrom: 0), name: "tuplespace (grouped batches)", set: set)
+  }
+
+  func churn(_ database: any PolicyDatabase, name: String, set: String) throws {
+    var database = database
     let policies = try ClassBenchFormat.readRules(path: "\(shippedData)/\(set).rules").policies()
     let keys = try ClassBenchFormat.readTrace(path: "\(shippedData)/\(set).trace").map { $0.flowKey() }
     var reference = try LinearPolicyTable(inserting: policies)
-    var database = try StructureCatalog.makePolicyDatabase(named: name)
     for policy in policies { try database.insert(policy) }
     try compare(database, reference, keys, "\(name) on \(set), fresh")
     var random = SeededGenerator(seed: 2026)

@@ -17,7 +17,9 @@ struct HitRate: ParsableCommand {
       one thread: hit rates do not depend on real concurrency; ns/lookup is the cost on this \
       machine of that replay. The cost of a hit (single and in bursts of 64, on the flows \
       the first cache holds) and of a miss (distinct flows through an emptied cache, beside \
-      the base alone on the same flows) are measured directly, medians of 7 passes. \
+      the base alone on the same flows) are measured directly: hits as medians of 7 passes, \
+      misses as medians of 31 passes alternating with the base's, and the miss overhead as \
+      the median of the per-pass differences. \
       Synthetic traces: --zipf S --flows N draws N distinct headers from the trace and replays \
       --lookups of them with Zipf(S) popularity. Output: a Markdown table, and one JSON object \
       per combination per line with --json FILE.
@@ -99,7 +101,8 @@ struct HitRate: ParsableCommand {
                              String(result.counters.staleHits), String(result.counters.evictions),
                              String(result.counters.invalidations), String(format: "%.1f", result.nanosecondsPerLookup),
                              formatted(result.costs.hit), formatted(result.costs.hitBatch),
-                             formatted(result.costs.miss), formatted(result.costs.base)])
+                             formatted(result.costs.miss), formatted(result.costs.base),
+                             formatted(result.costs.missOverhead)])
                 lines.append(result.json(size: size, configuration: configuration, churn: changes, threads: threadCount,
                                          structure: structure, rules: input.rules, trace: traceLabel))
               }
@@ -109,7 +112,7 @@ struct HitRate: ParsableCommand {
       }
       print(markdownTable(header: ["entries", "replacement", "invalidation", "churn/M", "threads", "hit %", "stale hits",
                                    "evictions", "invalidations", "ns/lookup", "ns (hit)", "ns (hit, batch 64)",
-                                   "ns (miss)", "ns (base alone)"], rows: rows))
+                                   "ns (miss)", "ns (base alone)", "miss − base"], rows: rows))
       if let json {
         _ = FileManager.default.createFile(atPath: json, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
         print("\nJSON: \(json)")
@@ -127,6 +130,10 @@ struct CacheCosts {
   var miss = Double.nan
   /// The base alone on the miss figures' keys.
   var base = Double.nan
+  /// What a miss adds to the base's lookup: the median of the per-pass differences (each
+  /// cache pass beside the base pass that follows it), steadier on a noisy machine than
+  /// the difference of the two medians.
+  var missOverhead = Double.nan
 }
 
 /// What one replay measured.
@@ -150,7 +157,7 @@ struct HitRateResult {
       ("invalidations", "\(counters.invalidations)"), ("rejected", "\(counters.rejected)"),
       ("ns_per_lookup", number(nanosecondsPerLookup)), ("ns_hit", number(costs.hit)),
       ("ns_hit_batch", number(costs.hitBatch)), ("held_flows", "\(costs.heldFlows)"),
-      ("ns_miss", number(costs.miss)), ("ns_base", number(costs.base)), ("rule_set", quoted(rules)), ("trace", quoted(trace)),
+      ("ns_miss", number(costs.miss)), ("ns_base", number(costs.base)), ("ns_miss_overhead", number(costs.missOverhead)), ("rule_set", quoted(rules)), ("trace", quoted(trace)),
       ("machine", quoted(machineDescription())),
     ]
     return "{" + fields.map { "\(quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
@@ -209,14 +216,16 @@ struct HitRateVisitor: PolicyDatabaseVisitor {
                          costs: costs, lookups: keys.count)
   }
 
-  /// The cost of a hit and of a miss, measured directly (medians of 7 passes), not
-  /// apportioned from the replay:
+  /// The cost of a hit and of a miss, measured directly (medians of 7 passes for hits, of
+  /// `missPasses` for misses), not apportioned from the replay:
   /// - hit: the keys `warm` holds (at most half its capacity, each checked with `holds` once
   ///   all are in), in a shuffled order, single lookups and bursts of 64; hits change nothing
   ///   that could evict another held key;
   /// - miss: up to 4,096 distinct keys through a cache emptied before each pass (every lookup
   ///   misses: the base's lookup plus the insert), against the base alone on the same keys,
-  ///   passes alternating.
+  ///   passes alternating; the overhead is the median of the per-pass differences.
+  static let missPasses = 31
+
   func measureHitAndMiss<B: TargetedInvalidation>(_ base: B, _ warm: FlowCache<B>, _ keys: [FlowKey]) -> CacheCosts
   where B.Key == FlowKey, B.Result == PolicyLookupResult {
     var generator = SplitMix64(seed: 3)
@@ -237,7 +246,7 @@ struct HitRateVisitor: PolicyDatabaseVisitor {
     let scratch = FlowCache(base: base, configuration: warm.configuration)
     var missFigures: [Double] = []
     var baseFigures: [Double] = []
-    for _ in 0..<7 {
+    for _ in 0..<Self.missPasses {
       // Alternating, each after the same sweep of the cache's memory, so that both see the
       // base's data equally warm.
       scratch.invalidateAll()
@@ -247,6 +256,7 @@ struct HitRateVisitor: PolicyDatabaseVisitor {
     }
     costs.miss = median(missFigures)
     costs.base = median(baseFigures)
+    costs.missOverhead = median(zip(missFigures, baseFigures).map { $0 - $1 })
     return costs
   }
 

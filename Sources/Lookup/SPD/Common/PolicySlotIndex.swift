@@ -42,6 +42,11 @@ public protocol PolicySlotIndex: Sendable {
   func search(_ keys: UnsafeBufferPointer<FlowKey>, contexts: UnsafeBufferPointer<UInt8>, rules: PolicyRules,
               best: UnsafeMutableBufferPointer<PolicyMatchCandidate>)
 
+  /// Whether the batch `search` is worth its bookkeeping (burst buffers of contexts and
+  /// candidates) for the index as it is now. When it is not, a batch lookup runs the single
+  /// lookup key by key. Default: true.
+  var prefersBatchSearch: Bool { get }
+
   /// The heap bytes of the index (not counting the registry).
   var memoryFootprint: Int { get }
 
@@ -54,6 +59,8 @@ public protocol PolicySlotIndex: Sendable {
 
 extension PolicySlotIndex {
   public func emptyCopy() -> Self { Self() }
+
+  @inlinable public var prefersBatchSearch: Bool { true }
 
   @inlinable
   public func search(_ keys: UnsafeBufferPointer<FlowKey>, contexts: UnsafeBufferPointer<UInt8>, rules: PolicyRules,
@@ -144,10 +151,15 @@ extension SlotIndexedPolicyDatabase {
   }
 
   /// Batch lookup: bursts of up to 64 keys go to the index's batch search, which overlaps
-  /// the cache misses of the burst.
+  /// the cache misses of the burst — or, when the index says its batch search does not pay
+  /// (`prefersBatchSearch`), single lookups key by key.
   @inlinable
   public func lookup(_ keys: UnsafeBufferPointer<FlowKey>, into results: UnsafeMutableBufferPointer<PolicyLookupResult>) {
     precondition(results.count >= keys.count, "batch result buffer too small")
+    guard _index.prefersBatchSearch else {
+      for i in keys.indices { results[i] = lookup(keys[i]) }
+      return
+    }
     let burst = 64
     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: burst) { contexts in
       withUnsafeTemporaryAllocation(of: PolicyMatchCandidate.self, capacity: burst) { best in

@@ -96,6 +96,15 @@ let benchmarks: @Sendable () -> Void = {
       fatalError("\(name): \(error)")
     }
   }
+  // The tuple space table's grouped batch search (from 32k policies on) forced on at 1k.
+  do {
+    let (policies, keys) = workload("acl1_1k")
+    var grouped = TupleSpaceTable(groupSearchFrom: 0)
+    for policy in policies { try grouped.insert(policy) }
+    registerLookupBenchmarks("tuplespace (grouped batches), acl1_1k:", grouped, keys: keys)
+  } catch {
+    fatalError("tuplespace (grouped batches): \(error)")
+  }
   registerSADBenchmarks("sad-spi") { SPIHashTable(inboundMode: .kernel) }
   registerSADBenchmarks("sad-ns") { NamespacedSAD(inboundMode: .kernel, maximumPerNamespace: .max) }
   registerReplayAndPFPBenchmarks()

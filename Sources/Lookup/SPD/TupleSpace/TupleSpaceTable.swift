@@ -342,20 +342,24 @@ public struct TupleSpaceIndex: PolicySlotIndex {
                      best: UnsafeMutableBufferPointer<PolicyMatchCandidate>) {
     guard let keyBase = keys.baseAddress, let contextBase = contexts.baseAddress, let bestBase = best.baseAddress
     else { return }
-    withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 4 * Self.burst) { scratch in
-      var offset = 0
-      while offset < keys.count {
-        let count = min(Self.burst, keys.count - offset)
-        _searchBurst(keyBase + offset, contextBase + offset, bestBase + offset, count: count, rules: rules,
-                     scratch: scratch.baseAddress!)
-        offset += count
+    // Two temporaries of 1 KiB each: a larger one is not always taken from the stack (the
+    // runtime may fall back to the heap), and a lookup must not allocate.
+    withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * Self.burst) { wordsAndHashes in
+      withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * Self.burst) { spotsAndMembers in
+        var offset = 0
+        while offset < keys.count {
+          let count = min(Self.burst, keys.count - offset)
+          _searchBurst(keyBase + offset, contextBase + offset, bestBase + offset, count: count, rules: rules,
+                       scratch: wordsAndHashes.baseAddress!, more: spotsAndMembers.baseAddress!)
+          offset += count
+        }
       }
     }
   }
 
   /// Keys per burst of the batch search (a caller's burst of 64 in one group: more misses
-  /// in flight than with 32, measured). Its scratch is four words per key, 2 KiB: over the
-  /// 1 KiB a stack temporary takes without a runtime check, a check paid once per call.
+  /// in flight than with 32, measured). Its scratch is four words per key, in two 1 KiB
+  /// stack temporaries.
   @usableFromInline static let burst = 64
   /// Whether the batch search walks the tuples once per group of keys. Measured here
   /// (acl1, bursts of 64): with 100k rules the tables and rules are far beyond L2 and the
@@ -374,9 +378,9 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   @inlinable @inline(__always)
   func _searchBurst(_ keys: UnsafePointer<FlowKey>, _ contexts: UnsafePointer<UInt8>,
                     _ best: UnsafeMutablePointer<PolicyMatchCandidate>, count: Int, rules: PolicyRules,
-                    scratch: UnsafeMutablePointer<UInt64>) {
+                    scratch: UnsafeMutablePointer<UInt64>, more: UnsafeMutablePointer<UInt64>) {
     var pending: UInt64 = count == 64 ? ~0 : (1 &<< UInt64(count)) &- 1
-    let members = scratch + 3 * Self.burst
+    let members = more + Self.burst
     while pending != 0 {
       let context = contexts[pending.trailingZeroBitCount]
       var n = 0
@@ -398,20 +402,21 @@ public struct TupleSpaceIndex: PolicySlotIndex {
           best[i] = candidate
         }
       } else {
-        _searchGroupIPv4(keys, context: context, members: members, count: n, best: best, rules: rules, scratch: scratch)
+        _searchGroupIPv4(keys, context: context, members: members, count: n, best: best, rules: rules,
+                         scratch: scratch, spots: more)
       }
     }
   }
 
   /// The IPv4 keys `keys[members[0..<count]]`, all of `context`, searched together (see
-  /// the batch search). Scratch: address words, then hashes, then probe positions.
+  /// the batch search). Scratch: address words, then hashes; `spots`: probe positions.
   @inlinable @inline(__always)
   func _searchGroupIPv4(_ keys: UnsafePointer<FlowKey>, context: UInt8, members: UnsafeMutablePointer<UInt64>, count: Int,
                         best: UnsafeMutablePointer<PolicyMatchCandidate>, rules: PolicyRules,
-                        scratch: UnsafeMutablePointer<UInt64>) {
+                        scratch: UnsafeMutablePointer<UInt64>, spots: UnsafeMutablePointer<UInt64>) {
     let start = Int(_orderStart[Int(context)]), end = Int(_orderStart[Int(context) + 1])
     if start == end { return }
-    let words = scratch, hashes = scratch + Self.burst, spots = scratch + 2 * Self.burst
+    let words = scratch, hashes = scratch + Self.burst
     for m in 0..<count {
       let i = Int(members[m])
       words[i] = Self._wordIPv4(source: UInt64(truncatingIfNeeded: keys[i].source &>> 64),

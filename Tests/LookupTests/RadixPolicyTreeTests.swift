@@ -245,7 +245,12 @@ struct RadixPolicyTreeTests {
         let keys = (0..<300).map { _ in random.flow() }
         #expect(pair.disagreements(keys, "after \(i + 1) removals") == 0)
       }
-      if i == 3 * indexes.count / 4 { #expect(pair.radix.statistics["index bytes"]! < peak / 2, "compacted") }
+      if i == 3 * indexes.count / 4 {
+        // Nodes and list words are compacted; the per-slot holder map (4 bytes per slot
+        // number, like the registry's own per-slot arrays) stays until the forest empties.
+        let map = pair.radix.statistics["holder map bytes"]!
+        #expect(pair.radix.statistics["index bytes"]! - map < peak / 2, "compacted")
+      }
     }
     pair.radix.checkInvariants()
     #expect(pair.radix.statistics["destination nodes"] == 0)

@@ -14,7 +14,7 @@ extension RadixForest {
     var destinationNodes = 0, sourceNodes = 0, listWords = 0
     for context in _roots.indices where _roots[context] != Node.none {
       precondition(UInt8(context) & 1 == family, "radix: context \(context) in the wrong family's forest")
-      _ = _check(_roots[context], source: false, parent: nil, context: UInt8(context), destination: nil,
+      _ = _check(_roots[context], linkedFrom: Node.none, source: false, parent: nil, context: UInt8(context), destination: nil,
                  rules: rules, occurrences: &occurrences, destinationNodes: &destinationNodes,
                  sourceNodes: &sourceNodes, listWords: &listWords)
     }
@@ -30,16 +30,22 @@ extension RadixForest {
       n = _nodes[Int(n)].child0
     }
     precondition(free + destinationNodes + sourceNodes == _nodes.count, "radix: pool nodes neither live nor free")
+    var listed = 0
+    for node in _nodes where node.kind == .source && node.payload != Node.none {
+      listed += _lists.count(start: node.payload, listClass: node.listClass)
+    }
+    precondition(_holders.lazy.filter { $0 != Node.none }.count == listed, "radix: holder entries for slots not listed")
   }
 
   /// Checks the subtree at `n` and returns its minimum priority.
-  private func _check(_ n: UInt32, source: Bool, parent: (node: Node, side: Bool)?, context: UInt8,
+  private func _check(_ n: UInt32, linkedFrom linker: UInt32, source: Bool, parent: (node: Node, side: Bool)?, context: UInt8,
                       destination: Node?, rules: LineAlignedArray<PolicyRule>, occurrences: inout [Int],
                       destinationNodes: inout Int, sourceNodes: inout Int, listWords: inout Int) -> UInt32 {
     precondition(Int(n) < _nodes.count, "radix: link to node \(n) outside the pool")
     let node = _nodes[Int(n)]
     precondition(node.kind == (source ? .source : .destination), "radix: node \(n) of kind \(node.kind) in a \(source ? "source" : "destination") trie")
     if source { sourceNodes += 1 } else { destinationNodes += 1 }
+    precondition(node.parent == linker, "radix: node \(n) names \(node.parent) as its parent, linked from \(linker)")
     let length = Int(node.length)
     precondition(length <= Bits.bitWidth && node.prefix & ~Key.mask(length) == 0, "radix: node \(n) prefix not masked")
     if let parent {
@@ -75,15 +81,17 @@ extension RadixForest {
           previous = rule.rank
           minimum = Swift.min(minimum, rule.priority)
           occurrences[Int(slot)] += 1
+          precondition(Int(slot) < _holders.count && _holders[Int(slot)] == n,
+                       "radix: slot \(slot) listed at node \(n), its holder entry says otherwise")
         }
       } else {
-        minimum = _check(node.payload, source: true, parent: nil, context: context, destination: node, rules: rules,
+        minimum = _check(node.payload, linkedFrom: n, source: true, parent: nil, context: context, destination: node, rules: rules,
                          occurrences: &occurrences, destinationNodes: &destinationNodes, sourceNodes: &sourceNodes,
                          listWords: &listWords)
       }
     }
     for side in [false, true] where node.child(side) != Node.none {
-      minimum = Swift.min(minimum, _check(node.child(side), source: source, parent: (node, side), context: context,
+      minimum = Swift.min(minimum, _check(node.child(side), linkedFrom: n, source: source, parent: (node, side), context: context,
                                           destination: destination, rules: rules, occurrences: &occurrences,
                                           destinationNodes: &destinationNodes, sourceNodes: &sourceNodes,
                                           listWords: &listWords))

@@ -1,6 +1,6 @@
 /// The tries of one address family: per context byte, a destination trie whose nodes hold
 /// source tries whose nodes hold rank-ordered slot lists. `RadixIndex` keeps one forest with
-/// 32-bit keys (IPv4) and one with 128-bit keys (IPv6), so IPv4 nodes are 24 bytes.
+/// 32-bit keys (IPv4) and one with 128-bit keys (IPv6), so IPv4 nodes are 28 bytes.
 ///
 /// All nodes of all tries live in one pool (`_nodes`, indexed by `UInt32`, freed nodes on a
 /// free list); all slot lists in one `RadixSlotLists`. The forest is copied depth-first into
@@ -17,6 +17,9 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
   @usableFromInline var _nodes: [RadixNode<Bits>] = []
   @usableFromInline var _freeNode: UInt32 = RadixNode<Bits>.none
   @usableFromInline var _lists = RadixSlotLists()
+  /// Per slot, the source node whose list holds it (`none` for slots of the other family or
+  /// not linked): a removal starts there instead of walking down from the root.
+  @usableFromInline var _holders: [UInt32] = []
   @usableFromInline var destinationNodeCount = 0
   @usableFromInline var sourceNodeCount = 0
   /// Live nodes at the last depth-first layout, and links/unlinks since.
@@ -31,6 +34,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
   /// whatever malloc rounded to).
   var memoryFootprint: Int {
     _roots.count * 4 + _nodes.capacity * MemoryLayout<RadixNode<Bits>>.stride + _lists.memoryFootprint
+      + _holders.capacity * 4
   }
 
   // MARK: Search
@@ -207,6 +211,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
       } else {
         _nodes[Int(parent)].setChild(parentLink == 1, child)
       }
+      _nodes[Int(child)].parent = parent
     }
     while true {
       let key = source ? entry.source : entry.destination
@@ -236,6 +241,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
           holder = _newNode(source: source, prefix: key, length: length)
           _nodes[Int(holder)].setChild(Key.bit(node.prefix, length), n)
           _nodes[Int(holder)].minPriority = Swift.min(node.minPriority, entry.priority)
+          _nodes[Int(n)].parent = holder
           link(holder)
         } else {
           // They diverge: a branch at the common prefix joins the node and a new leaf.
@@ -246,6 +252,8 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
           _nodes[Int(branch)].setChild(!side, n)
           _nodes[Int(branch)].minPriority = Swift.min(node.minPriority, entry.priority)
           _nodes[Int(holder)].minPriority = entry.priority
+          _nodes[Int(holder)].parent = branch
+          _nodes[Int(n)].parent = branch
           link(branch)
         }
       }
@@ -254,6 +262,11 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
         _lists.insert(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
         _nodes[Int(holder)].payload = start
         _nodes[Int(holder)].listClass = listClass
+        if _holders.count <= Int(entry.slot) {  // grown by half: slots arrive one by one
+          let count = Swift.max(Int(entry.slot) + 1, _holders.count + _holders.count / 2 + 16)
+          _holders.append(contentsOf: repeatElement(Node.none, count: count - _holders.count))
+        }
+        _holders[Int(entry.slot)] = holder
         return newRoot
       }
       parent = holder
@@ -267,83 +280,48 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
   /// root. Nodes left empty with fewer than two children go (an empty node with one child is
   /// replaced by it).
   ///
-  /// Iterative: the walk down records the path (node and the link taken: child 0, child 1,
-  /// or the source trie), the walk back up re-links each parent to what its child became and
-  /// refreshes cached minima, and stops at the first ancestor whose link and minimum are
-  /// unchanged — nothing above it can change either. (A recursive version spent most of its
-  /// ~100 instructions per level on calls and argument copies.)
+  /// Starts at the source node holding the slot (`_holders`), takes the slot out of its list,
+  /// then walks up the parent links re-linking each parent to what its child became and
+  /// refreshing cached minima, and stops at the first ancestor whose link and minimum are
+  /// unchanged — nothing above it can change either. No walk down: a removal touches the
+  /// nodes it changes and one more. (Walking down from the root read ~25 nodes per removal
+  /// at acl1_100k, each a dependent load.)
   private mutating func _remove(fromRoot root: UInt32, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) -> UInt32 {
-    // A path has at most one node per prefix length (0...W) in each trie: two stacks of node
-    // ids, each below the 1 KiB that stack temporaries may take without a runtime check. The
-    // link taken from each node is recomputed on the way up (it is the one the key selects).
-    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Bits.bitWidth + 1) { destinationPath in
-      withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Bits.bitWidth + 1) { sourcePath in
-        // Down: to the source node holding the slot's list — two tight loops (destination
-        // trie, then the source trie below the node of the destination prefix) over the
-        // pool without bounds checks; a node off the entry's path means the slot is not
-        // indexed (a broken invariant: trap).
-        var destinations = 0, sources = 0
-        var n = root
-        let found: Bool = _nodes.withUnsafeBufferPointer { nodes in
-          let destinationKey = entry.destination, sourceKey = entry.source
-          let destinationLength = entry.destinationLength, sourceLength = entry.sourceLength
-          while true {
-            guard n != Node.none, destinations <= Bits.bitWidth else { return false }
-            let node = nodes[Int(n)]
-            guard Int(node.length) <= destinationLength, Key.contains(node.prefix, node.length, destinationKey)
-            else { return false }
-            destinationPath[destinations] = n
-            destinations &+= 1
-            if Int(node.length) == destinationLength {
-              n = node.payload
-              break
-            }
-            n = node.child(Key.bit(destinationKey, Int(node.length)))
-          }
-          while true {
-            guard n != Node.none, sources <= Bits.bitWidth else { return false }
-            let node = nodes[Int(n)]
-            guard Int(node.length) <= sourceLength, Key.contains(node.prefix, node.length, sourceKey)
-            else { return false }
-            if Int(node.length) == sourceLength { return true }
-            sourcePath[sources] = n
-            sources &+= 1
-            n = node.child(Key.bit(sourceKey, Int(node.length)))
-          }
-        }
-        precondition(found, "RadixPolicyTree: slot \(entry.slot) not in the index")
-        let bottom = _nodes[Int(n)]
-        var start = bottom.payload, listClass = bottom.listClass
-        _lists.remove(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
-        if start != bottom.payload || listClass != bottom.listClass {
-          _nodes[Int(n)].payload = start
-          _nodes[Int(n)].listClass = listClass
-        }
-        // Up: what each node becomes, re-linked into its parent — the source trie's nodes,
-        // then the destination trie's (the deepest of which holds the source trie).
-        var (replacement, changed) = _settle(n, entry, rules)
-        while sources + destinations > 0 {
-          if !changed { return root }  // this subtree's link and minimum stand: so does everything above
-          let parent: UInt32
-          if sources > 0 {
-            sources -= 1
-            parent = sourcePath[sources]
-          } else {
-            destinations -= 1
-            parent = destinationPath[destinations]
-          }
-          let node = _nodes[Int(parent)]
-          if node.kind == .destination && Int(node.length) == entry.destinationLength {
-            if replacement != node.payload { _nodes[Int(parent)].payload = replacement }
-          } else {
-            let side = Key.bit(node.kind == .source ? entry.source : entry.destination, Int(node.length))
-            if replacement != node.child(side) { _nodes[Int(parent)].setChild(side, replacement) }
-          }
-          (replacement, changed) = _settle(parent, entry, rules)
-        }
-        return replacement
-      }
+    let n = Int(entry.slot) < _holders.count ? _holders[Int(entry.slot)] : Node.none
+    precondition(n != Node.none && Int(n) < _nodes.count && _nodes[Int(n)].kind == .source
+                 && Int(_nodes[Int(n)].length) == entry.sourceLength
+                 && Key.contains(_nodes[Int(n)].prefix, _nodes[Int(n)].length, entry.source),
+                 "RadixPolicyTree: slot \(entry.slot) not in the index")
+    _holders[Int(entry.slot)] = Node.none
+    let bottom = _nodes[Int(n)]
+    var start = bottom.payload, listClass = bottom.listClass
+    _lists.remove(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
+    if start != bottom.payload || listClass != bottom.listClass {
+      _nodes[Int(n)].payload = start
+      _nodes[Int(n)].listClass = listClass
     }
+    // Up: what each node becomes, re-linked into its parent — the source trie's nodes,
+    // then the destination trie's (the source root's parent is the destination node
+    // holding it, through its payload).
+    var child = n
+    var parent = bottom.parent  // read before `_settle` may free the node
+    var (replacement, changed) = _settle(n, entry, rules)
+    while changed {
+      if replacement != Node.none { _nodes[Int(replacement)].parent = parent }
+      if parent == Node.none { return replacement }  // the destination root itself changed
+      let node = _nodes[Int(parent)]
+      if node.kind == .destination && node.payload == child {
+        if replacement != node.payload { _nodes[Int(parent)].payload = replacement }
+      } else if node.child0 == child {
+        if replacement != child { _nodes[Int(parent)].child0 = replacement }
+      } else {
+        if replacement != child { _nodes[Int(parent)].child1 = replacement }
+      }
+      child = parent
+      parent = node.parent
+      (replacement, changed) = _settle(child, entry, rules)
+    }
+    return root
   }
 
   /// After `entry` left the subtree of `n`: refreshes `n`'s cached minimum if the entry may
@@ -432,29 +410,26 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
         }
       }
     }
-    var lists = RadixSlotLists()
-    lists.words.reserveCapacity(_lists.wordsInUse)
+    // The new list storage is exactly the words in use, filled front to back in node order.
+    var words = [UInt32](repeating: none, count: _lists.wordsInUse)
     let nodes = [Node](unsafeUninitializedCapacity: order.count) { copies, initialized in
       _nodes.withUnsafeBufferPointer { old in
         renamed.withUnsafeBufferPointer { renamed in
-          func rename(_ n: UInt32) -> UInt32 { n == none ? none : renamed[Int(n)] }
-          for (i, n) in order.enumerated() {
-            var node = old[Int(n)]
-            node.child0 = rename(node.child0)
-            node.child1 = rename(node.child1)
-            if node.payload != none {
-              if node.kind == .source {
-                node.payload = lists.appendCopy(of: _lists, start: node.payload, listClass: node.listClass)
-              } else {
-                node.payload = renamed[Int(node.payload)]
+          _lists.words.withUnsafeBufferPointer { oldWords in
+            words.withUnsafeMutableBufferPointer { newWords in
+              _holders.withUnsafeMutableBufferPointer { holders in
+                Self._copyNodes(order, old: old, renamed: renamed, oldWords: oldWords, newWords: newWords,
+                                holders: holders, into: copies.baseAddress!)
               }
             }
-            (copies.baseAddress! + i).initialize(to: node)
           }
         }
       }
       initialized = order.count
     }
+    var lists = RadixSlotLists()
+    lists.words = words
+    lists.wordsInUse = words.count
     for context in _roots.indices where _roots[context] != none {
       _roots[context] = renamed[Int(_roots[context])]
     }
@@ -463,6 +438,39 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
     _freeNode = none
     _laidOutNodes = liveNodeCount
     _changesSinceLayout = 0
+  }
+
+  /// The copy pass of `_compact`: each node of `order` into `copies` with its links renamed,
+  /// each slot list moved to the next words of `newWords`, each listed slot's holder
+  /// renamed. Raw buffers only: this runs once per live node on every compaction.
+  private static func _copyNodes(_ order: [UInt32], old: UnsafeBufferPointer<Node>, renamed: UnsafeBufferPointer<UInt32>,
+                                 oldWords: UnsafeBufferPointer<UInt32>, newWords: UnsafeMutableBufferPointer<UInt32>,
+                                 holders: UnsafeMutableBufferPointer<UInt32>, into copies: UnsafeMutablePointer<Node>) {
+    let none = Node.none
+    func rename(_ n: UInt32) -> UInt32 { n == none ? none : renamed[Int(n)] }
+    var nextWord = 0
+    for (i, n) in order.enumerated() {
+      var node = old[Int(n)]
+      node.child0 = rename(node.child0)
+      node.child1 = rename(node.child1)
+      node.parent = rename(node.parent)
+      if node.payload != none {
+        if node.kind == .source {
+          let from = Int(node.payload), size = 1 << Int(node.listClass)
+          for k in 0..<size {
+            let slot = oldWords[from &+ k]
+            newWords[nextWord &+ k] = slot
+            if slot != none { holders[Int(slot)] = UInt32(i) }
+          }
+          node.payload = UInt32(nextWord)
+          nextWord &+= size
+        } else {
+          node.payload = renamed[Int(node.payload)]
+        }
+      }
+      (copies + i).initialize(to: node)
+    }
+    precondition(nextWord == newWords.count, "RadixPolicyTree: list words in use miscounted")
   }
 
   /// Numbers the trie at `root` depth-first (child 0 first), appending its nodes to `order`.

@@ -40,12 +40,15 @@ public struct RadixIndex: PolicySlotIndex {
     [LookupStatistics.Counter("destination nodes", _ipv4.destinationNodeCount + _ipv6.destinationNodeCount),
      LookupStatistics.Counter("source nodes", _ipv4.sourceNodeCount + _ipv6.sourceNodeCount),
      LookupStatistics.Counter("max list length", Swift.max(_ipv4.maximumListLength, _ipv6.maximumListLength)),
-     LookupStatistics.Counter("list words", _ipv4._lists.wordsInUse + _ipv6._lists.wordsInUse)]
+     LookupStatistics.Counter("list words", _ipv4._lists.wordsInUse + _ipv6._lists.wordsInUse),
+     LookupStatistics.Counter("holder map bytes", (_ipv4._holders.capacity + _ipv6._holders.capacity) * 4)]
   }
 
   /// A full walk: every live slot appears exactly once, in the list of the node of its
   /// masked (destination, source) prefixes under its context; lists are strictly by rank;
-  /// every child extends its parent's prefix on the right side; no node is left that has
+  /// every child extends its parent's prefix on the right side and names its parent (the
+  /// destination node, for a source trie's root); every listed slot's holder entry names its
+  /// node, and no other entry is set; no node is left that has
   /// neither a payload nor two children; cached minimum priorities are exact; node counters,
   /// list words and free lists account for the whole pool.
   public func checkInvariants(rules: LineAlignedArray<PolicyRule>, liveSlots: [UInt32]) {

@@ -10,7 +10,7 @@ enum RadixNodeKind: UInt8, Sendable {
 }
 
 /// One node of a path-compressed binary trie, destination or source level, as plain data in
-/// a pool (24 bytes for IPv4 keys, 48 for IPv6).
+/// a pool (28 bytes for IPv4 keys, 48 for IPv6).
 ///
 /// `prefix` holds the node's `length` leading bits, the rest zero. Children extend it: the
 /// child on side `b` has a longer prefix whose bit number `length` (0 = most significant) is
@@ -28,6 +28,10 @@ struct RadixNode<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable
   /// including its source trie): a lower bound of their ranks, so a search whose best
   /// priority is already lower can skip the subtree.
   @usableFromInline var minPriority: UInt32
+  /// The node linking to this one: its trie parent, or for a source trie's root the
+  /// destination node holding it; `none` for a destination trie's root. Lets a removal
+  /// start at the slot's node and walk up only as far as something changes.
+  @usableFromInline var parent: UInt32
   @usableFromInline var length: UInt8
   /// Source node with a list: log2 of the list's capacity.
   @usableFromInline var listClass: UInt8
@@ -43,6 +47,7 @@ struct RadixNode<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable
     child1 = Self.none
     payload = Self.none
     minPriority = .max
+    parent = Self.none
     self.length = UInt8(length)
     listClass = 0
     self.kind = kind

@@ -129,17 +129,6 @@ struct RadixSlotLists: Sendable {
     return UInt32(start)
   }
 
-  /// Appends a copy of the range at `start` of class `listClass` of `other` (compaction:
-  /// fresh storage is filled front to back, so no free list is consulted).
-  mutating func appendCopy(of other: RadixSlotLists, start: UInt32, listClass: UInt8) -> UInt32 {
-    let size = 1 << Int(listClass)
-    let to = words.count
-    precondition(to + size < Int(UInt32.max), "RadixPolicyTree: slot list storage full")
-    words.append(contentsOf: other.words[Int(start)..<Int(start) + size])
-    wordsInUse += size
-    return UInt32(to)
-  }
-
   /// Returns a range to its class's free list.
   mutating func release(start: UInt32, listClass: UInt8) {
     wordsInUse -= 1 << Int(listClass)

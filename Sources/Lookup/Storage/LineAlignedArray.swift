@@ -29,8 +29,16 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
   @usableFromInline
   internal final class _Storage {
     @usableFromInline let elements: UnsafeMutablePointer<Element>
-    @usableFromInline var count: Int
+    /// The count, behind a pointer: a class's stored `var` pays a dynamic exclusivity check
+    /// (a runtime call) on every access from outside the class, and registry updates read
+    /// and write it several times each.
+    @usableFromInline let _count: UnsafeMutablePointer<Int>
     @usableFromInline let capacity: Int
+
+    @inlinable var count: Int {
+      @inline(__always) get { _count.pointee }
+      @inline(__always) set { _count.pointee = newValue }
+    }
 
     @usableFromInline
     init(capacity: Int) {
@@ -39,7 +47,8 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
         fatalError("LineAlignedArray: out of memory allocating \(capacity) elements")
       }
       elements = raw.bindMemory(to: Element.self, capacity: capacity)
-      count = 0
+      _count = .allocate(capacity: 1)
+      _count.initialize(to: 0)
       self.capacity = capacity
     }
 
@@ -51,7 +60,10 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
       return copy
     }
 
-    deinit { lookup_table_free(elements) }
+    deinit {
+      lookup_table_free(elements)
+      _count.deallocate()
+    }
   }
 
   @usableFromInline internal var _storage: _Storage

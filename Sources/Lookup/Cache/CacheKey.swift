@@ -74,9 +74,18 @@ func _caseByte<E>(_ value: E) -> UInt64 {
 }
 
 @usableFromInline @inline(__always)
-func _case<E>(_ byte: UInt64, as _: E.Type) -> E {
-  unsafeBitCast(UInt8(truncatingIfNeeded: byte), to: E.self)
+func _case<E>(_ byte: UInt64, as _: E.Type, cases: Int) -> E {
+  let tag = UInt8(truncatingIfNeeded: byte)
+  // Words not made by `cacheWords` could hold a byte that is no case: trap, never bitcast it.
+  precondition(Int(tag) < cases, "CacheKeyWords: \(tag) is not a case of \(E.self)")
+  return unsafeBitCast(tag, to: E.self)
 }
+
+/// Case counts for `_case` (computed once: `allCases` builds an array on every call).
+@usableFromInline let _addressFamilyCases = AddressFamily.allCases.count
+@usableFromInline let _policyDirectionCases = PolicyDirection.allCases.count
+@usableFromInline let _policyTypeCases = PolicyType.allCases.count
+@usableFromInline let _ipsecProtocolCases = IPsecProtocol.allCases.count
 
 extension FlowKey: CacheKey {
   /// Addresses (four words), mark and if_id, ifindex and namespace, ports/protocol/DSCP/
@@ -106,9 +115,9 @@ extension FlowKey: CacheKey {
     destinationPort = UInt16(truncatingIfNeeded: words.w6 &>> 16)
     proto = UInt8(truncatingIfNeeded: words.w6 &>> 32)
     dscp = UInt8(truncatingIfNeeded: words.w6 &>> 40)
-    family = _case(words.w6 &>> 48, as: AddressFamily.self)
-    direction = _case(words.w6 &>> 56, as: PolicyDirection.self)
-    policyType = _case(words.w7, as: PolicyType.self)
+    family = _case(words.w6 &>> 48, as: AddressFamily.self, cases: _addressFamilyCases)
+    direction = _case(words.w6 &>> 56, as: PolicyDirection.self, cases: _policyDirectionCases)
+    policyType = _case(words.w7, as: PolicyType.self, cases: _policyTypeCases)
   }
 }
 
@@ -131,8 +140,8 @@ extension SALookupKey: CacheKey {
     spi = UInt32(truncatingIfNeeded: words.w4)
     mark = UInt32(truncatingIfNeeded: words.w4 &>> 32)
     namespace = UInt32(truncatingIfNeeded: words.w5)
-    proto = _case(words.w5 &>> 32, as: IPsecProtocol.self)
-    family = _case(words.w5 &>> 40, as: AddressFamily.self)
+    proto = _case(words.w5 &>> 32, as: IPsecProtocol.self, cases: _ipsecProtocolCases)
+    family = _case(words.w5 &>> 40, as: AddressFamily.self, cases: _addressFamilyCases)
   }
 }
 

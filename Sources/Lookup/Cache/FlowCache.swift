@@ -253,9 +253,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   @inlinable @inline(__always)
   public func lookup(_ key: Key) -> Result {
     let words = key.cacheWords
-    let hash = words.hash(_hashKeys)
-    let tag = UInt32(truncatingIfNeeded: hash) | 1
-    let first = (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways
+    let (tag, first) = _place(words)
     // The key lines of the set, fetched while the set's tags arrive (which way holds the
     // key is known only from the tags): the two misses of a hit overlap instead of adding.
     for way in 0..<_ways { lookup_prefetch(_keys + (first &+ way)) }
@@ -266,6 +264,14 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       return _meta[found].answer
     }
     return _lookupSlow(key, tag: tag, first: first)
+  }
+
+  /// Where `words` belong: the tag (the hash's low 32 bits with bit 0 set, so never the
+  /// empty 0) and the first way of the set its high 32 bits name.
+  @inlinable @inline(__always)
+  func _place(_ words: CacheKeyWords) -> (tag: UInt32, first: Int) {
+    let hash = words.hash(_hashKeys)
+    return (UInt32(truncatingIfNeeded: hash) | 1, (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways)
   }
 
   /// The last way of the set starting at `first` whose tag is `tag`, or -1; chosen with a
@@ -313,10 +319,9 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
         // buffer first costs eight stores and eight loads per key.
         let inGroup = base + offset
         for j in 0..<count {
-          let hash = inGroup[j].cacheWords.hash(_hashKeys)
-          let first = (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways
+          let (tag, first) = _place(inGroup[j].cacheWords)
           scratch[j] = first
-          scratch[group &+ j] = Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: hash) | 1)
+          scratch[group &+ j] = Int(tag)
           lookup_prefetch(_meta + first)
         }
         for j in 0..<count {
@@ -558,10 +563,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   /// Whether a lookup of `key` now would be a clean hit (the key cached with a current,
   /// unexpired answer). Changes nothing: no counter, no use stamp.
   public func holds(_ key: Key) -> Bool {
-    let hash = key.cacheHash(_hashKeys)
-    let tag = UInt32(truncatingIfNeeded: hash) | 1
-    let first = (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways
     let words = key.cacheWords
+    let (tag, first) = _place(words)
     for way in 0..<_ways where _meta[first &+ way].tag == tag && _isCurrentEntry(first &+ way, of: words) {
       return true
     }
@@ -574,10 +577,10 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     var occupied = 0
     for i in 0..<configuration.capacity where _meta[i].tag != 0 {
       occupied += 1
-      let hash = _keys[i].hash(_hashKeys)
+      let (tag, first) = _place(_keys[i])
       precondition(Key(cacheWords: _keys[i]).cacheWords == _keys[i], "FlowCache: way \(i) holds words no key makes")
-      precondition(_meta[i].tag == UInt32(truncatingIfNeeded: hash) | 1, "FlowCache: way \(i) has a stale tag")
-      precondition((Int(truncatingIfNeeded: hash &>> 32) & _setMask) == i / _ways, "FlowCache: way \(i) in the wrong set")
+      precondition(_meta[i].tag == tag, "FlowCache: way \(i) has a stale tag")
+      precondition(first == i / _ways * _ways, "FlowCache: way \(i) in the wrong set")
     }
     precondition(occupied == _state.pointee.live, "FlowCache: live count \(_state.pointee.live), occupied ways \(occupied)")
   }

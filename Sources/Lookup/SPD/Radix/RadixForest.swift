@@ -288,12 +288,12 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
   /// at acl1_100k, each a dependent load.)
   private mutating func _remove(fromRoot root: UInt32, _ entry: Entry, _ rules: LineAlignedArray<PolicyRule>) -> UInt32 {
     let n = Int(entry.slot) < _holders.count ? _holders[Int(entry.slot)] : Node.none
-    precondition(n != Node.none && Int(n) < _nodes.count && _nodes[Int(n)].kind == .source
-                 && Int(_nodes[Int(n)].length) == entry.sourceLength
-                 && Key.contains(_nodes[Int(n)].prefix, _nodes[Int(n)].length, entry.source),
+    precondition(n != Node.none && Int(n) < _nodes.count, "RadixPolicyTree: slot \(entry.slot) not in the index")
+    let bottom = _nodes[Int(n)]
+    precondition(bottom.kind == .source && Int(bottom.length) == entry.sourceLength
+                 && Key.contains(bottom.prefix, bottom.length, entry.source),
                  "RadixPolicyTree: slot \(entry.slot) not in the index")
     _holders[Int(entry.slot)] = Node.none
-    let bottom = _nodes[Int(n)]
     var start = bottom.payload, listClass = bottom.listClass
     _lists.remove(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
     if start != bottom.payload || listClass != bottom.listClass {

@@ -311,19 +311,30 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   @inlinable @inline(__always)
   static func _probeIPv4(_ pool: UnsafeBufferPointer<UInt64>, _ tuple: _Tuple, hash: UInt64, word: UInt64,
                          rules: PolicyRules) -> UInt32? {
-    let fingerprint = hash &>> 32
-    var i = Int(truncatingIfNeeded: hash) & tuple.tableMask
+    _findIPv4(pool.baseAddress!, tableOffset: tuple.tableOffset, tableMask: tuple.tableMask,
+              from: Int(truncatingIfNeeded: hash) & tuple.tableMask, fingerprint: hash &>> 32, word: word,
+              mask: tuple.maskIPv4, hot: rules.hot.baseAddress!)
+  }
+
+  /// The IPv4 probe from bucket `position` on: the head of the list whose masked address
+  /// word is `word` (entries with the fingerprint verified against their head rule), or nil
+  /// at the first empty entry. The single search starts at the home bucket; the grouped
+  /// batch search at the first entry its probe pass found with the fingerprint.
+  @inlinable @inline(__always)
+  static func _findIPv4(_ table: UnsafePointer<UInt64>, tableOffset: Int, tableMask: Int, from position: Int,
+                        fingerprint: UInt64, word: UInt64, mask: UInt64, hot: UnsafePointer<PolicyRule>) -> UInt32? {
+    var i = position
     while true {
-      let entry = pool[tuple.tableOffset &+ i]
+      let entry = table[tableOffset &+ i]
       if entry == emptyEntry { return nil }
       if entry &>> 32 == fingerprint {
         let head = UInt32(truncatingIfNeeded: entry)
-        let rule = rules.hot.baseAddress! + Int(head)
+        let rule = hot + Int(head)
         let ruleWord = _wordIPv4(source: UInt64(truncatingIfNeeded: rule.pointee.sourceBits &>> 64),
                                  destination: UInt64(truncatingIfNeeded: rule.pointee.destinationBits &>> 64))
-        if ruleWord & tuple.maskIPv4 == word { return head }
+        if ruleWord & mask == word { return head }
       }
-      i = (i &+ 1) & tuple.tableMask
+      i = (i &+ 1) & tableMask
     }
   }
 
@@ -466,39 +477,17 @@ public struct TupleSpaceIndex: PolicySlotIndex {
             // Verify (continuing the probe past a fingerprint collision) and scan.
             for m in 0..<active where spots[m] != noSpot {
               let i = Int(members[m])
-              let word = words[i] & mask, fingerprint = hashes[m] &>> 32
-              var position = Int(truncatingIfNeeded: spots[m])
-              while true {
-                let entry = table[tableOffset &+ position]
-                if entry == Self.emptyEntry { break }
-                if entry &>> 32 == fingerprint {
-                  let head = UInt32(truncatingIfNeeded: entry)
-                  let rule = hot + Int(head)
-                  let ruleWord = Self._wordIPv4(source: UInt64(truncatingIfNeeded: rule.pointee.sourceBits &>> 64),
-                                                destination: UInt64(truncatingIfNeeded: rule.pointee.destinationBits &>> 64))
-                  if ruleWord & mask == word {
-                    Self._scanIPv4(from: head, key: keys[i], source: words[i] & 0xFFFF_FFFF_0000_0000,
-                                   destination: words[i] &<< 32, context: context, rules: rules, next: next,
-                                   best: &best[i])
-                    break
-                  }
-                }
-                position = (position &+ 1) & tableMask
-              }
+              guard let head = Self._findIPv4(table, tableOffset: tableOffset, tableMask: tableMask,
+                                              from: Int(truncatingIfNeeded: spots[m]), fingerprint: hashes[m] &>> 32,
+                                              word: words[i] & mask, mask: mask, hot: hot)
+              else { continue }
+              Self._scanIPv4(from: head, key: keys[i], source: words[i] & 0xFFFF_FFFF_0000_0000,
+                             destination: words[i] &<< 32, context: context, rules: rules, next: next, best: &best[i])
             }
           }
         }
       }
     }
-  }
-
-  /// The bucket hash of a key in a tuple, with the bucket prefetched.
-  @inlinable @inline(__always)
-  func _hashAndPrefetch(_ key: FlowKey, _ tuple: _Tuple, _ pool: UnsafeBufferPointer<UInt64>) -> UInt64 {
-    let hash = _hash(source: key.source & tuple.sourceMask, destination: key.destination & tuple.destinationMask,
-                     ipv6: tuple.context & 1 != 0)
-    lookup_prefetch(pool.baseAddress! + (tuple.tableOffset &+ Int(truncatingIfNeeded: hash) & tuple.tableMask))
-    return hash
   }
 
   /// The head slot of the list whose masked key is (source, destination), if any.

@@ -164,6 +164,8 @@ struct FlowCacheTests {
                         mark: random(UInt32.self), interfaceID: random(UInt32.self), ifindex: random(UInt32.self),
                         dscp: random(UInt8.self) & 63, namespace: random(UInt32.self))
       #expect(FlowKey(cacheWords: key.cacheWords) == key)
+      // An IPv4 flow is a head alone (the fast path); random IPv6 addresses need the tail.
+      #expect(key.cacheWords.hasTail == ipv6)
       var changed: [FlowKey] = []
       func with(_ change: (inout FlowKey) -> Void) { var other = key; change(&other); changed.append(other) }
       with { $0.source ^= 1 << 100 }
@@ -186,10 +188,23 @@ struct FlowCacheTests {
         #expect(other.cacheWords != key.cacheWords, "a field does not reach the cache words: \(other)")
         #expect(FlowKey(cacheWords: other.cacheWords) == other)
       }
+      // An IPv6 flow whose addresses fit in their top 32 bits has no tail either: its family
+      // keeps it apart from the IPv4 flow with the same bits.
+      var narrow = key
+      narrow.source &= 0xffff_ffff << 96
+      narrow.destination &= 0xffff_ffff << 96
+      narrow.family = .ipv6
+      var narrowIPv4 = narrow
+      narrowIPv4.family = .ipv4
+      #expect(!narrow.cacheWords.hasTail && !narrowIPv4.cacheWords.hasTail)
+      #expect(narrow.cacheWords != narrowIPv4.cacheWords)
+      #expect(FlowKey(cacheWords: narrow.cacheWords) == narrow)
+      #expect(FlowKey(cacheWords: narrowIPv4.cacheWords) == narrowIPv4)
       let sa = SALookupKey(destination: destination, source: source, spi: random(UInt32.self),
                            proto: IPsecProtocol.allCases[Int(generator.next() % 3)], mark: random(UInt32.self),
                            namespace: random(UInt32.self))
       #expect(SALookupKey(cacheWords: sa.cacheWords) == sa)
+      #expect(sa.cacheWords.hasTail == ipv6)
       var otherSA = sa
       otherSA.proto = sa.proto == .esp ? .ah : .esp
       #expect(otherSA.cacheWords != sa.cacheWords)

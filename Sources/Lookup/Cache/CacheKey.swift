@@ -2,9 +2,8 @@
 ///
 /// Eight independent 64-bit words: each word of a key's `CacheKeyWords` is XORed with its own
 /// secret before two words are multiplied together (the full 128-bit product folded to 64
-/// bits, as in wyhash's "mum": `SeededHash.fold`). The four products are independent, so the
-/// CPU computes them in parallel: a whole flow key hashes in about one multiply's latency
-/// plus three adds.
+/// bits, as in wyhash's "mum": `SeededHash.fold`). The products are independent, so the CPU
+/// computes them in parallel: a key hashes in about one multiply's latency plus an add or three.
 public struct CacheHashKeys: Hashable, Sendable {
   public var k0, k1, k2, k3, k4, k5, k6, k7: UInt64
 
@@ -16,46 +15,89 @@ public struct CacheHashKeys: Hashable, Sendable {
   }
 }
 
-/// A key as a flow cache stores, hashes and compares it: eight 64-bit words, one cache line.
+/// Four 64-bit words: half of a `CacheKeyWords`, half a cache line.
+@frozen
+public struct CacheKeyHalf: Hashable, Sendable, BitwiseCopyable {
+  public var w0, w1, w2, w3: UInt64
+
+  @inlinable @inline(__always)
+  public init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64) {
+    self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3
+  }
+
+  /// Whether all four words are equal, without a branch per word.
+  @inlinable @inline(__always)
+  public static func equal(_ a: CacheKeyHalf, _ b: CacheKeyHalf) -> Bool {
+    ((a.w0 ^ b.w0) | (a.w1 ^ b.w1) | (a.w2 ^ b.w2) | (a.w3 ^ b.w3)) == 0
+  }
+}
+
+/// A key as a flow cache stores, hashes and compares it: a head of four 64-bit words and, for
+/// keys that do not fit in it, a tail of four more.
 ///
 /// Made by `CacheKey.cacheWords` from every field of a key, so that the hot path hashes and
 /// compares plain words — no per-field shifts and enum conversions — and a cached key is
 /// turned back into its `CacheKey` only when a targeted invalidation asks a structure about it.
+/// A key whose fields fit in 32 bytes (an IPv4 flow: both addresses in one word) is its head
+/// alone: it hashes with two products instead of four, compares four words instead of eight
+/// and takes half a line, so a 4-way set's heads are two lines. Bit 63 of the head's last
+/// word (`tailFlag`) says whether the tail is part of the key; the tail of a key without it is
+/// ignored by `==`, `hash(_:)`, `equal` and the cache.
 @frozen
 public struct CacheKeyWords: Hashable, Sendable, BitwiseCopyable {
-  public var w0, w1, w2, w3, w4, w5, w6, w7: UInt64
+  public var head: CacheKeyHalf
+  public var tail: CacheKeyHalf
+
+  /// Set in `head.w3` exactly when the key needs its tail.
+  public static let tailFlag: UInt64 = 1 << 63
 
   @inlinable @inline(__always)
-  public init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64,
-              _ w4: UInt64, _ w5: UInt64, _ w6: UInt64, _ w7: UInt64) {
-    self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3
-    self.w4 = w4; self.w5 = w5; self.w6 = w6; self.w7 = w7
+  public init(head: CacheKeyHalf, tail: CacheKeyHalf) {
+    self.head = head
+    self.tail = tail
   }
 
-  /// A keyed hash of the eight words: four independent products of keyed word pairs (each
-  /// the full 128-bit product folded to 64 bits, `SeededHash.fold`), summed. The products do
-  /// not depend on one another, so the CPU computes them in parallel.
+  /// Whether the tail is part of the key.
+  @inlinable @inline(__always)
+  public var hasTail: Bool { head.w3 & Self.tailFlag != 0 }
+
+  /// A keyed hash of the words: two independent products of keyed word pairs for the head,
+  /// two more for a tail (each the full 128-bit product folded to 64 bits,
+  /// `SeededHash.fold`), summed. The products do not depend on one another, so the CPU
+  /// computes them in parallel.
   @inlinable @inline(__always)
   public func hash(_ keys: CacheHashKeys) -> UInt64 {
-    SeededHash.fold(w0 ^ keys.k0, w1 ^ keys.k1) &+ SeededHash.fold(w2 ^ keys.k2, w3 ^ keys.k3)
-      &+ SeededHash.fold(w4 ^ keys.k4, w5 ^ keys.k5) &+ SeededHash.fold(w6 ^ keys.k6, w7 ^ keys.k7)
+    let hash = SeededHash.fold(head.w0 ^ keys.k0, head.w1 ^ keys.k1) &+ SeededHash.fold(head.w2 ^ keys.k2, head.w3 ^ keys.k3)
+    guard hasTail else { return hash }
+    return hash &+ SeededHash.fold(tail.w0 ^ keys.k4, tail.w1 ^ keys.k5) &+ SeededHash.fold(tail.w2 ^ keys.k6, tail.w3 ^ keys.k7)
   }
 
-  /// Whether all eight words are equal, without a branch per word.
+  /// Whether the keys are equal: their heads, and their tails if they have them (the flag is
+  /// in the head, so equal heads agree on having a tail).
   @inlinable @inline(__always)
   public static func equal(_ a: CacheKeyWords, _ b: CacheKeyWords) -> Bool {
-    ((a.w0 ^ b.w0) | (a.w1 ^ b.w1) | (a.w2 ^ b.w2) | (a.w3 ^ b.w3)
-      | (a.w4 ^ b.w4) | (a.w5 ^ b.w5) | (a.w6 ^ b.w6) | (a.w7 ^ b.w7)) == 0
+    CacheKeyHalf.equal(a.head, b.head) && (!a.hasTail || CacheKeyHalf.equal(a.tail, b.tail))
+  }
+
+  @inlinable
+  public static func == (a: CacheKeyWords, b: CacheKeyWords) -> Bool { equal(a, b) }
+
+  @inlinable
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(head)
+    if hasTail { hasher.combine(tail) }
   }
 }
 
-/// A key a `FlowCache` can hold: packed into eight words that are equal exactly when the keys
-/// are, and rebuilt from them.
+/// A key a `FlowCache` can hold: packed into words that are equal exactly when the keys are,
+/// and rebuilt from them.
 public protocol CacheKey: Hashable, Sendable {
-  /// Every field of the key in eight words: two keys are equal exactly when their words are.
+  /// Every field of the key in a head of four words and, where they do not fit, a tail of
+  /// four more (`CacheKeyWords.tailFlag`): two keys are equal exactly when their words are.
   var cacheWords: CacheKeyWords { get }
 
-  /// The key whose `cacheWords` are `words`. Only words made by `cacheWords` are given.
+  /// The key whose `cacheWords` are `words`. Only words made by `cacheWords` are given (a
+  /// key without a tail may be given any tail).
   init(cacheWords words: CacheKeyWords)
 }
 
@@ -65,15 +107,36 @@ extension CacheKey {
   public func cacheHash(_ keys: CacheHashKeys) -> UInt64 { cacheWords.hash(keys) }
 }
 
+/// Whether two addresses both fit in 32 bits, so a key holds them in one word. Addresses are
+/// left-aligned (`IPAddress.bits`): an IPv4 address is the top 32 bits, the low 96 zero.
+@inlinable @inline(__always)
+func _bothFit32Bits(_ a: UInt128, _ b: UInt128) -> Bool {
+  (UInt64(truncatingIfNeeded: a) | UInt64(truncatingIfNeeded: b)
+    | (UInt64(truncatingIfNeeded: a &>> 64) | UInt64(truncatingIfNeeded: b &>> 64)) & 0xffff_ffff) == 0
+}
+
+/// The top 32 bits of `a` and of `b` in one word.
+@inlinable @inline(__always)
+func _high32Pair(_ a: UInt128, _ b: UInt128) -> UInt64 {
+  UInt64(truncatingIfNeeded: a &>> 96) | UInt64(truncatingIfNeeded: b &>> 64) & 0xffff_ffff_0000_0000
+}
+
+/// `a` and `b` as four words.
+@inlinable @inline(__always)
+func _addressTail(_ a: UInt128, _ b: UInt128) -> CacheKeyHalf {
+  CacheKeyHalf(UInt64(truncatingIfNeeded: a &>> 64), UInt64(truncatingIfNeeded: a),
+               UInt64(truncatingIfNeeded: b &>> 64), UInt64(truncatingIfNeeded: b))
+}
+
 /// The storage byte of a field-less enum (its case's position), and back: what the packed
 /// words hold for family, direction, type and protocol, so that adjacent one-byte fields
 /// pack with one load instead of a conversion each.
-@usableFromInline @inline(__always)
+@inlinable @inline(__always)
 func _caseByte<E>(_ value: E) -> UInt64 {
   UInt64(unsafeBitCast(value, to: UInt8.self))
 }
 
-@usableFromInline @inline(__always)
+@inlinable @inline(__always)
 func _case<E>(_ byte: UInt64, as _: E.Type, cases: Int) -> E {
   let tag = UInt8(truncatingIfNeeded: byte)
   // Words not made by `cacheWords` could hold a byte that is no case: trap, never bitcast it.
@@ -88,60 +151,78 @@ func _case<E>(_ byte: UInt64, as _: E.Type, cases: Int) -> E {
 @usableFromInline let _ipsecProtocolCases = IPsecProtocol.allCases.count
 
 extension FlowKey: CacheKey {
-  /// Addresses (four words), mark and if_id, ifindex and namespace, ports/protocol/DSCP/
-  /// family/direction, type: every field, each in its own bits. The fields of each word are
-  /// adjacent in the key, so each word is one load.
+  /// Head: both addresses' top 32 bits, mark and if_id, ifindex and namespace, then ports/
+  /// protocol/DSCP/family/direction (adjacent in the key: one load) with the type at bit 60
+  /// and the tail flag. Tail: the full addresses, needed only when one of them does not fit
+  /// in 32 bits (IPv6; an IPv4 flow never has a tail). Every field, each in its own bits.
   @inlinable @inline(__always)
   public var cacheWords: CacheKeyWords {
-    CacheKeyWords(
-      UInt64(truncatingIfNeeded: source &>> 64), UInt64(truncatingIfNeeded: source),
-      UInt64(truncatingIfNeeded: destination &>> 64), UInt64(truncatingIfNeeded: destination),
-      UInt64(mark) | UInt64(interfaceID) &<< 32, UInt64(ifindex) | UInt64(namespace) &<< 32,
-      UInt64(sourcePort) | UInt64(destinationPort) &<< 16 | UInt64(proto) &<< 32 | UInt64(dscp) &<< 40
-        | _caseByte(family) &<< 48 | _caseByte(direction) &<< 56,
-      _caseByte(policyType))
+    let short = _bothFit32Bits(source, destination)
+    return CacheKeyWords(
+      head: CacheKeyHalf(
+        _high32Pair(source, destination),
+        UInt64(mark) | UInt64(interfaceID) &<< 32, UInt64(ifindex) | UInt64(namespace) &<< 32,
+        UInt64(sourcePort) | UInt64(destinationPort) &<< 16 | UInt64(proto) &<< 32 | UInt64(dscp) &<< 40
+          | _caseByte(family) &<< 48 | _caseByte(direction) &<< 56 | _caseByte(policyType) &<< 60
+          | (short ? 0 : CacheKeyWords.tailFlag)),
+      tail: _addressTail(source, destination))
   }
 
   @inlinable
   public init(cacheWords words: CacheKeyWords) {
     self = FlowKey(source: IPAddress(ipv4: 0), destination: IPAddress(ipv4: 0))
-    source = UInt128(words.w0) &<< 64 | UInt128(words.w1)
-    destination = UInt128(words.w2) &<< 64 | UInt128(words.w3)
-    mark = UInt32(truncatingIfNeeded: words.w4)
-    interfaceID = UInt32(truncatingIfNeeded: words.w4 &>> 32)
-    ifindex = UInt32(truncatingIfNeeded: words.w5)
-    namespace = UInt32(truncatingIfNeeded: words.w5 &>> 32)
-    sourcePort = UInt16(truncatingIfNeeded: words.w6)
-    destinationPort = UInt16(truncatingIfNeeded: words.w6 &>> 16)
-    proto = UInt8(truncatingIfNeeded: words.w6 &>> 32)
-    dscp = UInt8(truncatingIfNeeded: words.w6 &>> 40)
-    family = _case(words.w6 &>> 48, as: AddressFamily.self, cases: _addressFamilyCases)
-    direction = _case(words.w6 &>> 56, as: PolicyDirection.self, cases: _policyDirectionCases)
-    policyType = _case(words.w7, as: PolicyType.self, cases: _policyTypeCases)
+    let head = words.head
+    if words.hasTail {
+      source = UInt128(words.tail.w0) &<< 64 | UInt128(words.tail.w1)
+      destination = UInt128(words.tail.w2) &<< 64 | UInt128(words.tail.w3)
+    } else {
+      source = UInt128(head.w0 & 0xffff_ffff) &<< 96
+      destination = UInt128(head.w0 &>> 32) &<< 96
+    }
+    mark = UInt32(truncatingIfNeeded: head.w1)
+    interfaceID = UInt32(truncatingIfNeeded: head.w1 &>> 32)
+    ifindex = UInt32(truncatingIfNeeded: head.w2)
+    namespace = UInt32(truncatingIfNeeded: head.w2 &>> 32)
+    sourcePort = UInt16(truncatingIfNeeded: head.w3)
+    destinationPort = UInt16(truncatingIfNeeded: head.w3 &>> 16)
+    proto = UInt8(truncatingIfNeeded: head.w3 &>> 32)
+    dscp = UInt8(truncatingIfNeeded: head.w3 &>> 40)
+    family = _case(head.w3 &>> 48, as: AddressFamily.self, cases: _addressFamilyCases)
+    direction = _case(head.w3 &>> 56 & 0xf, as: PolicyDirection.self, cases: _policyDirectionCases)
+    policyType = _case(head.w3 &>> 60 & 0x7, as: PolicyType.self, cases: _policyTypeCases)
   }
 }
 
 extension SALookupKey: CacheKey {
-  /// Addresses (four words), SPI and mark, namespace/protocol/family.
+  /// Head: both addresses' top 32 bits, SPI and mark, namespace/protocol/family, the tail
+  /// flag. Tail: the full addresses, when one does not fit in 32 bits.
   @inlinable @inline(__always)
   public var cacheWords: CacheKeyWords {
-    CacheKeyWords(
-      UInt64(truncatingIfNeeded: destination &>> 64), UInt64(truncatingIfNeeded: destination),
-      UInt64(truncatingIfNeeded: source &>> 64), UInt64(truncatingIfNeeded: source),
-      UInt64(spi) | UInt64(mark) &<< 32,
-      UInt64(namespace) | _caseByte(proto) &<< 32 | _caseByte(family) &<< 40, 0, 0)
+    let short = _bothFit32Bits(destination, source)
+    return CacheKeyWords(
+      head: CacheKeyHalf(
+        _high32Pair(destination, source), UInt64(spi) | UInt64(mark) &<< 32,
+        UInt64(namespace) | _caseByte(proto) &<< 32 | _caseByte(family) &<< 40,
+        short ? 0 : CacheKeyWords.tailFlag),
+      tail: _addressTail(destination, source))
   }
 
   @inlinable
   public init(cacheWords words: CacheKeyWords) {
     self = SALookupKey(destination: IPAddress(ipv4: 0), spi: 0)
-    destination = UInt128(words.w0) &<< 64 | UInt128(words.w1)
-    source = UInt128(words.w2) &<< 64 | UInt128(words.w3)
-    spi = UInt32(truncatingIfNeeded: words.w4)
-    mark = UInt32(truncatingIfNeeded: words.w4 &>> 32)
-    namespace = UInt32(truncatingIfNeeded: words.w5)
-    proto = _case(words.w5 &>> 32, as: IPsecProtocol.self, cases: _ipsecProtocolCases)
-    family = _case(words.w5 &>> 40, as: AddressFamily.self, cases: _addressFamilyCases)
+    let head = words.head
+    if words.hasTail {
+      destination = UInt128(words.tail.w0) &<< 64 | UInt128(words.tail.w1)
+      source = UInt128(words.tail.w2) &<< 64 | UInt128(words.tail.w3)
+    } else {
+      destination = UInt128(head.w0 & 0xffff_ffff) &<< 96
+      source = UInt128(head.w0 &>> 32) &<< 96
+    }
+    spi = UInt32(truncatingIfNeeded: head.w1)
+    mark = UInt32(truncatingIfNeeded: head.w1 &>> 32)
+    namespace = UInt32(truncatingIfNeeded: head.w2)
+    proto = _case(head.w2 &>> 32, as: IPsecProtocol.self, cases: _ipsecProtocolCases)
+    family = _case(head.w2 &>> 40, as: AddressFamily.self, cases: _addressFamilyCases)
   }
 }
 

@@ -30,22 +30,27 @@ import CLookupSupport
 //   invalidates before returning, so no stale answer is ever visible.
 //
 // Layout
-//   Two arrays, both line-aligned. Per way a small record — 32-bit tag (hash bits, 0 =
-//   empty), 32-bit generation stamp, the answer: 16 bytes for an SPD answer, so a 4-way
-//   set's records are one 64-byte line. And per way the key, packed as `CacheKeyWords`
-//   (eight 64-bit words, one line), so that a hit hashes and compares plain words with no
-//   per-field work. A third array of 32-bit use stamps serves LRU, CLOCK and idle timeout
-//   (written on a hit, read only when choosing a victim). The hash is keyed by 8 random
-//   words per cache (`CacheHashKeys`): four independent 64×64→128-bit products, summed, so
-//   it costs about one multiply's latency and crafted flows cannot aim at one set without
-//   the seed. A single lookup prefetches the set's key lines while its records arrive (the
-//   way is known only from the tags), so the two memory accesses of a hit overlap.
+//   Line-aligned arrays. Per way a small record — 32-bit tag (hash bits, 0 = empty), 32-bit
+//   generation stamp, the answer: 16 bytes for an SPD answer, so a 4-way set's records are
+//   one 64-byte line. Per way the key, packed as `CacheKeyWords` so that a hit hashes and
+//   compares plain words with no per-field work: a 32-byte head (two per line) that is the
+//   whole key when it fits — an IPv4 flow, with every other field — and a 32-byte tail in a
+//   second array, written and read only for keys that need it (IPv6 addresses). An IPv4 hit
+//   thus hashes two products and compares four words, and a 4-way set's keys are two lines.
+//   A further array of 32-bit use stamps serves LRU, CLOCK and idle timeout (written on a
+//   hit, read only when choosing a victim). The hash is keyed by 8 random words per cache
+//   (`CacheHashKeys`): independent 64×64→128-bit products (two for a head, two more for a
+//   tail), summed, so it costs about one multiply's latency and crafted flows cannot aim at
+//   one set without the seed. A single lookup prefetches the set's head lines while its
+//   records arrive (the way is known only from the tags), so the memory accesses of a hit
+//   overlap.
 //
 // Complexity
 //   hit: one hash of the key, the set's line of records (the way is chosen without
-//   branches), the key's line; miss: the same plus the base's lookup and an insert into the
-//   set; change: O(1) (generation) or O(capacity) (targeted), plus the base's own cost.
-//   Batch lookups hash a group of 16 keys and prefetch their lines before using any.
+//   branches), the key's head line (and tail line); miss: the same plus the base's lookup and
+//   an insert into the set; change: O(1) (generation) or O(capacity) (targeted), plus the
+//   base's own cost. Batch lookups hash a group of 16 keys and prefetch their lines before
+//   using any.
 //
 // Memory
 //   Fixed at creation: `capacity` × (record + key + 4-byte use stamp), never grown — a flood
@@ -190,9 +195,11 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   /// Tags, generation stamps and answers, one per way, a set's ways adjacent (line-aligned).
   @usableFromInline let _meta: UnsafeMutablePointer<_Meta>
-  /// The keys, one per way, as their `CacheKeyWords` (line-aligned: one line each);
-  /// meaningful exactly where the way's tag is not 0.
-  @usableFromInline let _keys: UnsafeMutablePointer<CacheKeyWords>
+  /// The keys' heads, one per way (line-aligned: two per line); meaningful exactly where the
+  /// way's tag is not 0.
+  @usableFromInline let _heads: UnsafeMutablePointer<CacheKeyHalf>
+  /// The keys' tails, one per way; meaningful where the head is and says it has a tail.
+  @usableFromInline let _tails: UnsafeMutablePointer<CacheKeyHalf>
   /// Last use per way: a use counter (LRU), the reference bit (CLOCK) or logical time (idle).
   @usableFromInline let _used: UnsafeMutablePointer<UInt32>
   /// CLOCK hands, one per set.
@@ -217,7 +224,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     _meta = Self._allocate(_Meta.self, capacity)
     UnsafeMutableRawPointer(_meta).initializeMemory(as: UInt8.self, repeating: 0,
                                                      count: capacity * MemoryLayout<_Meta>.stride)
-    _keys = Self._allocate(CacheKeyWords.self, capacity)
+    _heads = Self._allocate(CacheKeyHalf.self, capacity)
+    _tails = Self._allocate(CacheKeyHalf.self, capacity)
     _used = Self._allocate(UInt32.self, capacity)
     _used.initialize(repeating: 0, count: capacity)
     _hands = .allocate(capacity: _setMask + 1)
@@ -236,7 +244,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   deinit {
     lookup_table_free(_meta)
-    lookup_table_free(_keys)
+    lookup_table_free(_heads)
+    lookup_table_free(_tails)
     lookup_table_free(_used)
     _hands.deallocate()
     _state.deinitialize(count: 1)
@@ -247,16 +256,17 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   // MARK: Lookup
 
-  /// A hit: one keyed hash, the set's line of tags and answers, the key's line. The way is
-  /// chosen without branches (a select per way), so the only data-dependent branches are
-  /// "found and current" — predictable when most lookups hit.
+  /// A hit: one keyed hash, the set's line of tags and answers, the key's head (and tail, if
+  /// it has one). The way is chosen without branches (a select per way), so the only
+  /// data-dependent branches are "found and current" and "has a tail" — predictable when most
+  /// lookups hit.
   @inlinable @inline(__always)
   public func lookup(_ key: Key) -> Result {
     let words = key.cacheWords
     let (tag, first) = _place(words)
-    // The key lines of the set, fetched while the set's tags arrive (which way holds the
+    // The head lines of the set, fetched while the set's tags arrive (which way holds the
     // key is known only from the tags): the two misses of a hit overlap instead of adding.
-    for way in 0..<_ways { lookup_prefetch(_keys + (first &+ way)) }
+    _prefetchKeys(ofSetAt: first, tails: words.hasTail)
     let found = _way(taggedWith: tag, inSetAt: first)
     if _fastPath(found >= 0), _isCurrentEntry(found, of: words) {
       _state.pointee.counters.hits &+= 1
@@ -274,11 +284,36 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     return (UInt32(truncatingIfNeeded: hash) | 1, (Int(truncatingIfNeeded: hash &>> 32) & _setMask) &* _ways)
   }
 
+  /// Prefetches the key heads of the set starting at `first` (two ways per line) and, for a
+  /// key with a tail, the tails.
+  @inlinable @inline(__always)
+  func _prefetchKeys(ofSetAt first: Int, tails: Bool) {
+    if _ways == 1 {
+      lookup_prefetch(_heads + first)
+      if tails { lookup_prefetch(_tails + first) }
+      return
+    }
+    if _ways == 4 {  // the default shape: two lines, no loop
+      lookup_prefetch(_heads + first)
+      lookup_prefetch(_heads + (first &+ 2))
+      if tails {
+        lookup_prefetch(_tails + first)
+        lookup_prefetch(_tails + (first &+ 2))
+      }
+      return
+    }
+    for way in stride(from: 0, to: _ways, by: 2) {
+      lookup_prefetch(_heads + (first &+ way))
+      if tails { lookup_prefetch(_tails + (first &+ way)) }
+    }
+  }
+
   /// The last way of the set starting at `first` whose tag is `tag`, or -1; chosen with a
   /// select per way, no branch.
   @inlinable @inline(__always)
   func _way(taggedWith tag: UInt32, inSetAt first: Int) -> Int {
     let set = _meta + first
+    if _ways == 1 { return set[0].tag == tag ? first : -1 }
     var found = -1
     if _ways == 4 {  // the default shape: four selects at fixed offsets, no loop
       found = set[0].tag == tag ? 0 : found
@@ -297,12 +332,25 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   /// current generation and, with idle timeout, not expired.
   @inlinable @inline(__always)
   func _isCurrentEntry(_ i: Int, of words: CacheKeyWords) -> Bool {
-    CacheKeyWords.equal(_keys[i], words) && _meta[i].stamp == _state.pointee.generation
+    _holds(i, words) && _meta[i].stamp == _state.pointee.generation
       && (configuration.replacement != .idleTimeout || _state.pointee.now &- _used[i] <= configuration.idleTimeout)
   }
 
+  /// Whether occupied way `i` holds the key `words`.
+  @inlinable @inline(__always)
+  func _holds(_ i: Int, _ words: CacheKeyWords) -> Bool {
+    CacheKeyHalf.equal(_heads[i], words.head) && (!words.hasTail || CacheKeyHalf.equal(_tails[i], words.tail))
+  }
+
+  /// The key way `i` holds, as words (its tail only if it has one).
+  @inlinable
+  func _words(_ i: Int) -> CacheKeyWords {
+    let head = _heads[i]
+    return CacheKeyWords(head: head, tail: head.w3 & CacheKeyWords.tailFlag != 0 ? _tails[i] : head)
+  }
+
   /// Bursts in groups of 16, in three passes: hash every key and prefetch its set's line;
-  /// pick each key's way and prefetch its key line; then finish each lookup in order (a
+  /// pick each key's way and prefetch its key's lines; then finish each lookup in order (a
   /// clean hit, or the single lookup's slow path). The misses of a group overlap instead of
   /// following one another. Answers and counters are those of single lookups in order: a
   /// miss that evicts a way a later key of the group picked is caught by re-checking the tag.
@@ -319,16 +367,21 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
         // buffer first costs eight stores and eight loads per key.
         let inGroup = base + offset
         for j in 0..<count {
-          let (tag, first) = _place(inGroup[j].cacheWords)
+          let words = inGroup[j].cacheWords
+          let (tag, first) = _place(words)
           scratch[j] = first
-          scratch[group &+ j] = Int(tag)
+          // The tag, and whether the key has a tail (bit 32), for the next pass.
+          scratch[group &+ j] = Int(tag) | (words.hasTail ? 1 &<< 32 : 0)
           lookup_prefetch(_meta + first)
         }
         for j in 0..<count {
           let first = scratch[j]
           let tag = UInt32(truncatingIfNeeded: scratch[group &+ j])
           let found = _way(taggedWith: tag, inSetAt: first)
-          if found >= 0 { lookup_prefetch(_keys + found) }
+          if found >= 0 {
+            lookup_prefetch(_heads + found)
+            if scratch[group &+ j] & 1 &<< 32 != 0 { lookup_prefetch(_tails + found) }
+          }
           scratch[group &+ j] = found &<< 32 | Int(tag)
         }
         var hits = 0
@@ -358,7 +411,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     for way in 0..<_ways {
       let i = first &+ way
       // Only ways with this key's tag can hold it: no other way's key line is read.
-      guard _meta[i].tag == tag, CacheKeyWords.equal(_keys[i], words) else { continue }
+      guard _meta[i].tag == tag, _holds(i, words) else { continue }
       if configuration.replacement == .idleTimeout && _state.pointee.now &- _used[i] > configuration.idleTimeout {
         _evict(i, expired: true)
         break  // a miss: recomputed and re-inserted below
@@ -434,7 +487,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       }
       _evict(victim, expired: configuration.replacement == .idleTimeout)
     }
-    _keys[victim] = words
+    _heads[victim] = words.head
+    if words.hasTail { _tails[victim] = words.tail }
     _meta[victim] = _Meta(tag: tag, stamp: _state.pointee.generation, answer: answer)
     _state.pointee.live &+= 1
     _touch(victim)
@@ -549,7 +603,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       _bumpGeneration()
       _state.pointee.counters.invalidations += 1
     case .targeted:
-      _invalidateWays { Base.change(of: entry, mayAffect: Key(cacheWords: _keys[$0]), cachedAnswer: _meta[$0].answer) }
+      _invalidateWays { Base.change(of: entry, mayAffect: Key(cacheWords: _words($0)), cachedAnswer: _meta[$0].answer) }
     }
   }
 
@@ -577,8 +631,9 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     var occupied = 0
     for i in 0..<configuration.capacity where _meta[i].tag != 0 {
       occupied += 1
-      let (tag, first) = _place(_keys[i])
-      precondition(Key(cacheWords: _keys[i]).cacheWords == _keys[i], "FlowCache: way \(i) holds words no key makes")
+      let words = _words(i)
+      let (tag, first) = _place(words)
+      precondition(Key(cacheWords: words).cacheWords == words, "FlowCache: way \(i) holds words no key makes")
       precondition(_meta[i].tag == tag, "FlowCache: way \(i) has a stale tag")
       precondition(first == i / _ways * _ways, "FlowCache: way \(i) in the wrong set")
     }
@@ -590,7 +645,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   /// The cache's own bytes: tags/stamps/answers, keys, use stamps and hands, fixed at creation.
   public var cacheBytes: Int {
-    configuration.capacity * (MemoryLayout<_Meta>.stride + MemoryLayout<CacheKeyWords>.stride + MemoryLayout<UInt32>.stride)
+    configuration.capacity * (MemoryLayout<_Meta>.stride + 2 * MemoryLayout<CacheKeyHalf>.stride + MemoryLayout<UInt32>.stride)
       + (_setMask + 1)
   }
 

@@ -122,17 +122,19 @@ public struct PolicyRegistry: Sendable {
   /// - Throws: `.policyExists`, `.indexInUse`, `.indexDirectionMismatch`, `.tooManyTemplates`.
   public mutating func add(_ policy: Policy) throws(LookupError) -> UInt32 {
     try Self.validate(policy)
-    if let existing = _slot(withIdentityOf: policy) {
+    let new = _Records(policy, seed: _byIdentity.seed)
+    if let existing = _slot(withIdentityOf: new) {
       throw .policyExists(existingIndex: extras[Int(existing)].index)
     }
-    return try _insertNew(policy)
+    return try _insertNew(new, templates: policy.templates)
   }
 
   /// Adds a policy, or replaces the one with its identity (keeping the index, new age).
   public mutating func update(_ policy: Policy) throws(LookupError) -> Change {
     try Self.validate(policy)
-    guard let slot = _slot(withIdentityOf: policy) else {
-      return .added(slot: try _insertNew(policy))
+    let new = _Records(policy, seed: _byIdentity.seed)
+    guard let slot = _slot(withIdentityOf: new) else {
+      return .added(slot: try _insertNew(new, templates: policy.templates))
     }
     let old = rules[Int(slot)]
     let index = extras[Int(slot)].index
@@ -193,22 +195,42 @@ public struct PolicyRegistry: Sendable {
     }
   }
 
-  private func _slot(withIdentityOf policy: Policy) -> UInt32? {
-    let rule = PolicyRule(policy, sequence: 0), extra = PolicyRuleExtras(policy, position: 0)
-    return _byIdentity.find(hash: Self.identityHash(rule, extra, seed: _byIdentity.seed)) {
-      Self.sameIdentity(rules[Int($0)], extras[Int($0)], rule, extra)
+  /// A policy's two records (sequence, position and — for a policy without one — index
+  /// still to be assigned) and its identity hash: made once per change, not once per use.
+  private struct _Records {
+    var rule: PolicyRule
+    var extra: PolicyRuleExtras
+    let identityHash: UInt64
+    let direction: PolicyDirection
+
+    init(_ policy: Policy, seed: UInt64) {
+      rule = PolicyRule(policy, sequence: 0)
+      extra = PolicyRuleExtras(policy, position: 0)
+      identityHash = PolicyRegistry.identityHash(rule, extra, seed: seed)
+      direction = policy.direction
     }
   }
 
-  private mutating func _insertNew(_ policy: Policy) throws(LookupError) -> UInt32 {
-    var stored = policy
-    if stored.index == 0 {
-      stored.index = _generateIndex(direction: policy.direction)
-    } else if slot(forIndex: stored.index) != nil {
-      throw .indexInUse(stored.index)
+  private func _slot(withIdentityOf policy: Policy) -> UInt32? {
+    _slot(withIdentityOf: _Records(policy, seed: _byIdentity.seed))
+  }
+
+  private func _slot(withIdentityOf new: _Records) -> UInt32? {
+    _byIdentity.find(hash: new.identityHash) {
+      Self.sameIdentity(rules[Int($0)], extras[Int($0)], new.rule, new.extra)
     }
-    let rule = PolicyRule(stored, sequence: _takeSequence())
-    let extra = PolicyRuleExtras(stored, position: _takePosition())
+  }
+
+  private mutating func _insertNew(_ new: _Records, templates: [PolicyTemplate]) throws(LookupError) -> UInt32 {
+    var rule = new.rule, extra = new.extra
+    if extra.index == 0 {
+      extra.index = _generateIndex(direction: new.direction)
+    } else if slot(forIndex: extra.index) != nil {
+      throw .indexInUse(extra.index)
+    }
+    rule.index = extra.index
+    rule.rank = UInt64(rule.priority) &<< 32 | UInt64(_takeSequence())
+    extra.position = _takePosition()
     let slot: UInt32
     if let free = _freeSlots.popLast() {
       slot = free
@@ -226,8 +248,8 @@ public struct PolicyRegistry: Sendable {
       rules.append(rule)
       extras.append(extra)
     }
-    if !stored.templates.isEmpty { _templates[slot] = stored.templates }
-    _byIdentity.insert(slot, hash: Self.identityHash(rule, extra, seed: _byIdentity.seed))
+    if !templates.isEmpty { _templates[slot] = templates }
+    _byIdentity.insert(slot, hash: new.identityHash)
     _byIndex.insert(slot, hash: SeededHash.mix(_byIndex.seed, UInt64(extra.index)))
     count += 1
     return slot

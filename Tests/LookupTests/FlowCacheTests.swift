@@ -214,6 +214,43 @@ struct FlowCacheTests {
     }
   }
 
+  /// LRU evicts the least recently used way of a set (hits and inserts both count as uses),
+  /// checked against a model of the set after every lookup. (It once evicted the most
+  /// recently used way whenever that way held the cache's latest use: the stamps were
+  /// compared as stamp minus counter, which is 0 — the minimum — for the newest.)
+  @Test(arguments: [2, 4, 8])
+  func lruEvictsTheLeastRecentlyUsedWay(ways: Int) throws {
+    // One set: every key lands in it.
+    let cache = FlowCache(base: LinearPolicyTable(),
+                          configuration: try FlowCacheConfiguration(capacity: ways, associativity: ways, replacement: .lru))
+    func key(_ n: UInt32) -> FlowKey {
+      FlowKey(source: IPAddress(ipv4: 0x0a00_0000 | n), destination: IPAddress(ipv4: 0xc0a8_0001), sourcePort: UInt16(n))
+    }
+    // A model of the set: keys from least to most recently used.
+    var recency: [UInt32] = []
+    var random = SeededGenerator(seed: UInt64(ways))
+    var next: UInt32 = 0
+    for _ in 0..<400 {
+      let n: UInt32
+      if recency.count == ways && Bool.random(using: &random) {
+        n = recency.randomElement(using: &random)!  // a hit
+      } else {
+        n = next  // a miss: evicts the least recent once the set is full
+        next += 1
+      }
+      _ = cache.lookup(key(n))
+      if let position = recency.firstIndex(of: n) {
+        recency.remove(at: position)
+      } else if recency.count == ways {
+        recency.removeFirst()
+      }
+      recency.append(n)
+      for held in recency { #expect(cache.holds(key(held)), "\(ways) ways: \(held) should be held, order \(recency)") }
+      #expect(cache.cachedEntries == recency.count)
+      cache.checkInvariants()
+    }
+  }
+
   /// `holds` answers without changing anything; a flow it says is held hits.
   @Test func holdsIsAPureProbe() throws {
     let cache = FlowCache(base: LinearPolicyTable(), configuration: try FlowCacheConfiguration(capacity: 16, associativity: 4))

@@ -462,9 +462,13 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       case .directMapped:
         victim = first
       case .lru:
+        // The oldest way: the largest age (use counter minus stamp, wrapping).
+        let now = _state.pointee.useCounter
         victim = first
-        for way in 1..<_ways where _used[first + way] &- _state.pointee.useCounter < _used[victim] &- _state.pointee.useCounter {
+        var oldest = now &- _used[first]
+        for way in 1..<_ways where now &- _used[first + way] > oldest {
           victim = first + way
+          oldest = now &- _used[victim]
         }
       case .clock:
         let set = first / _ways

@@ -14,8 +14,8 @@
 /// home than the search has come (not only at an empty bucket), and a removal shifts back
 /// only the entries after it that are away from home — it stops at the first one at home,
 /// where plain linear probing must shift to the end of the run (at the 3/4 load of a
-/// 100k-policy registry: ~240 → ~80 instructions per removal). No tombstones. Memory: 8
-/// bytes per entry, 10–20 bytes per element.
+/// 100k-policy registry, a policy removal — two of these and the rest — went from 918 to
+/// 678 instructions). No tombstones. Memory: 8 bytes per entry, 10–20 bytes per element.
 ///
 /// Control-path only (inserts, removes, duplicate checks); lookup-path tables are written
 /// out in their structures so the probe loop is inlined.

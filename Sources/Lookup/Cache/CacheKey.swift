@@ -121,6 +121,16 @@ func _high32Pair(_ a: UInt128, _ b: UInt128) -> UInt64 {
   UInt64(truncatingIfNeeded: a &>> 96) | UInt64(truncatingIfNeeded: b &>> 64) & 0xffff_ffff_0000_0000
 }
 
+/// The two addresses `_high32Pair` and `_addressTail` packed, in the same order: from the
+/// tail when the key has one, else from the head's first word.
+@inlinable @inline(__always)
+func _addressPair(_ words: CacheKeyWords) -> (UInt128, UInt128) {
+  if words.hasTail {
+    return (UInt128(words.tail.w0) &<< 64 | UInt128(words.tail.w1), UInt128(words.tail.w2) &<< 64 | UInt128(words.tail.w3))
+  }
+  return (UInt128(words.head.w0 & 0xffff_ffff) &<< 96, UInt128(words.head.w0 &>> 32) &<< 96)
+}
+
 /// `a` and `b` as four words.
 @inlinable @inline(__always)
 func _addressTail(_ a: UInt128, _ b: UInt128) -> CacheKeyHalf {
@@ -172,13 +182,7 @@ extension FlowKey: CacheKey {
   public init(cacheWords words: CacheKeyWords) {
     self = FlowKey(source: IPAddress(ipv4: 0), destination: IPAddress(ipv4: 0))
     let head = words.head
-    if words.hasTail {
-      source = UInt128(words.tail.w0) &<< 64 | UInt128(words.tail.w1)
-      destination = UInt128(words.tail.w2) &<< 64 | UInt128(words.tail.w3)
-    } else {
-      source = UInt128(head.w0 & 0xffff_ffff) &<< 96
-      destination = UInt128(head.w0 &>> 32) &<< 96
-    }
+    (source, destination) = _addressPair(words)
     mark = UInt32(truncatingIfNeeded: head.w1)
     interfaceID = UInt32(truncatingIfNeeded: head.w1 &>> 32)
     ifindex = UInt32(truncatingIfNeeded: head.w2)
@@ -211,13 +215,7 @@ extension SALookupKey: CacheKey {
   public init(cacheWords words: CacheKeyWords) {
     self = SALookupKey(destination: IPAddress(ipv4: 0), spi: 0)
     let head = words.head
-    if words.hasTail {
-      destination = UInt128(words.tail.w0) &<< 64 | UInt128(words.tail.w1)
-      source = UInt128(words.tail.w2) &<< 64 | UInt128(words.tail.w3)
-    } else {
-      destination = UInt128(head.w0 & 0xffff_ffff) &<< 96
-      source = UInt128(head.w0 &>> 32) &<< 96
-    }
+    (destination, source) = _addressPair(words)
     spi = UInt32(truncatingIfNeeded: head.w1)
     mark = UInt32(truncatingIfNeeded: head.w1 &>> 32)
     namespace = UInt32(truncatingIfNeeded: head.w2)

@@ -49,7 +49,13 @@ public struct SlotHashSet: Sendable {
 
   /// How far bucket `i` is past the home of `entry` (cyclically).
   @inlinable @inline(__always)
-  func _distance(_ entry: UInt64, at i: Int) -> Int { (i &- _home(entry)) & _mask }
+  func _distance(_ entry: UInt64, at i: Int) -> Int { Self._distance(entry, at: i, mask: _mask) }
+
+  /// `_distance` with the mask in a local (the probe loops work on the table's pointer).
+  @inlinable @inline(__always)
+  static func _distance(_ entry: UInt64, at i: Int, mask: Int) -> Int {
+    (i &- Int(truncatingIfNeeded: entry &>> 32)) & mask
+  }
 
   /// The stored slot for which `matches` holds, probing from `hash`.
   @inlinable
@@ -64,7 +70,7 @@ public struct SlotHashSet: Sendable {
         let entry = table[i]
         // Empty, or an entry nearer its home than the key would be here: the key would have
         // taken this bucket (Robin Hood order), so it is not stored.
-        if entry == Self.empty || (i &- Int(truncatingIfNeeded: entry &>> 32)) & mask < distance { return nil }
+        if entry == Self.empty || Self._distance(entry, at: i, mask: mask) < distance { return nil }
         if Self._bits(entry) == bits, matches(UInt32(truncatingIfNeeded: entry)) {
           return UInt32(truncatingIfNeeded: entry)
         }
@@ -97,7 +103,7 @@ public struct SlotHashSet: Sendable {
           table[i] = carried
           return
         }
-        let residentDistance = (i &- Int(truncatingIfNeeded: resident &>> 32)) & mask
+        let residentDistance = Self._distance(resident, at: i, mask: mask)
         if residentDistance < distance {
           table[i] = carried
           carried = resident
@@ -126,7 +132,7 @@ public struct SlotHashSet: Sendable {
       var j = (i &+ 1) & mask
       while true {
         let next = table[j]
-        if next == Self.empty || (j &- Int(truncatingIfNeeded: next &>> 32)) & mask == 0 { break }
+        if next == Self.empty || Self._distance(next, at: j, mask: mask) == 0 { break }
         table[hole] = next
         hole = j
         j = (j &+ 1) & mask

@@ -62,10 +62,11 @@ extension RadixForest {
         let destination = destination!
         let count = _lists.count(start: node.payload, listClass: node.listClass)
         precondition(count > 0, "radix: empty slot list kept at node \(n)")
-        listWords += 1 << Int(node.listClass)
+        precondition(node.listClass == RadixSlotLists.inlineClass || count > 1,
+                     "radix: a one-slot list at node \(n) kept outside the node")
+        listWords += RadixSlotLists.size(listClass: node.listClass)
         var previous: UInt64? = nil
-        for i in 0..<(1 << Int(node.listClass)) {
-          let slot = _lists.words[Int(node.payload) + i]
+        for (i, slot) in _lists.words(start: node.payload, listClass: node.listClass).enumerated() {
           if i >= count {
             precondition(slot == Node.none, "radix: slot after the padding of node \(n)'s list")
             continue

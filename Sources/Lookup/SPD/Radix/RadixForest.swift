@@ -114,11 +114,12 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
       // The subtree minimum bounds the node's own list too (re-read: deeper lists may have
       // lowered the best meanwhile).
       if UInt64(node.minPriority) > bestPriority { continue }
-      let start = Int(node.payload), end = start &+ 1 &<< Int(node.listClass)
-      var i = start
-      repeat {
-        let slot = lists[i]
-        if slot == Node.none { break }
+      // A one-slot list is the node's payload itself (no list word to read).
+      let inline = node.listClass == RadixSlotLists.inlineClass
+      var i = Int(node.payload)
+      let end = inline ? i &+ 1 : i &+ 1 &<< Int(node.listClass)
+      var slot = inline ? node.payload : lists[i]
+      while slot != Node.none {
         let rule = rules[slot]
         let rank = rule.rank
         // Rank order: nothing after this one can beat the best.
@@ -129,7 +130,9 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
           break
         }
         i &+= 1
-      } while i < end
+        if i >= end { break }
+        slot = lists[i]
+      }
     }
   }
 
@@ -348,7 +351,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
     var minimum = UInt32.max
     if node.payload != Node.none {
       if node.kind == .source {
-        let head = _lists.words[Int(node.payload)]
+        let head = node.listClass == RadixSlotLists.inlineClass ? node.payload : _lists.words[Int(node.payload)]
         minimum = head == entry.slot ? entry.priority : rules[Int(head)].priority
       } else {
         minimum = _nodes[Int(node.payload)].minPriority
@@ -455,7 +458,9 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendab
       node.child1 = rename(node.child1)
       node.parent = rename(node.parent)
       if node.payload != none {
-        if node.kind == .source {
+        if node.kind == .source && node.listClass == RadixSlotLists.inlineClass {
+          holders[Int(node.payload)] = UInt32(i)  // the slot itself, kept in the node
+        } else if node.kind == .source {
           let from = Int(node.payload), size = 1 << Int(node.listClass)
           for k in 0..<size {
             let slot = oldWords[from &+ k]

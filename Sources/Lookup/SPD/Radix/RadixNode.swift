@@ -22,7 +22,8 @@ struct RadixNode<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable
   @usableFromInline var child0: UInt32
   @usableFromInline var child1: UInt32
   /// Destination node: its source trie's root. Source node: the start of its slot list in
-  /// `RadixSlotLists`. `RadixNode.none` when it carries nothing.
+  /// `RadixSlotLists`, or the slot itself when the list has one (`listClass` is then
+  /// `RadixSlotLists.inlineClass`). `RadixNode.none` when it carries nothing.
   @usableFromInline var payload: UInt32
   /// The lowest priority value of any slot in this node's subtree (for a destination node,
   /// including its source trie): a lower bound of their ranks, so a search whose best
@@ -33,7 +34,8 @@ struct RadixNode<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable
   /// start at the slot's node and walk up only as far as something changes.
   @usableFromInline var parent: UInt32
   @usableFromInline var length: UInt8
-  /// Source node with a list: log2 of the list's capacity.
+  /// Source node with a list: log2 of the list's capacity, or `RadixSlotLists.inlineClass`
+  /// for a one-slot list kept in `payload`.
   @usableFromInline var listClass: UInt8
   @usableFromInline var kind: RadixNodeKind
 

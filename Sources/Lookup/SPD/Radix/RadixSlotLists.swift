@@ -1,10 +1,13 @@
 /// The slot lists of a `RadixForest`'s source nodes: rank-ordered runs in one shared
 /// `[UInt32]`, no per-list Swift array.
 ///
-/// A list lives in a *range* of `1 << class` words starting at some offset: its slots in
-/// rank order (lower first), then `RadixNode.none` padding. A list of one slot costs one
-/// word. A full list moves to a range of the next class; a list at a quarter of its range or
-/// less moves down (hysteresis). Freed ranges go on per-class free lists (linked through
+/// A list of one slot lives in its node: `start` is the slot itself and the class is
+/// `inlineClass` (most lists at 100k ClassBench policies hold one slot, so a lookup or a
+/// removal there reads no list word — one dependent cache miss less). A longer list lives in
+/// a *range* of `1 << class` words starting at some offset: its slots in rank order (lower
+/// first), then `RadixNode.none` padding. A full list moves to a range of the next class; a
+/// list at a quarter of its range or less moves down (hysteresis), and a list left with one
+/// slot moves back into its node. Freed ranges go on per-class free lists (linked through
 /// their first word) and are reused; `RadixForest` compacts the storage when more than half
 /// of it is free, so memory returns after removals.
 ///
@@ -18,11 +21,14 @@ struct RadixSlotLists: Sendable {
   @usableFromInline var wordsInUse = 0
 
   @usableFromInline static var none: UInt32 { RadixNode<UInt32>.none }
+  /// The class of a one-slot list kept in its node (`start` is the slot).
+  @usableFromInline static var inlineClass: UInt8 { .max }
 
   init() {}
 
   /// The number of slots in the list at `start` of class `listClass`.
   func count(start: UInt32, listClass: UInt8) -> Int {
+    if listClass == Self.inlineClass { return 1 }
     // Slots first, padding after: binary search for the first padding word.
     var low = 0, high = 1 << Int(listClass)
     let base = Int(start)
@@ -48,9 +54,18 @@ struct RadixSlotLists: Sendable {
   mutating func insert(_ slot: UInt32, rank: UInt64, start: inout UInt32, listClass: inout UInt8,
                        rankOf: (UInt32) -> UInt64) {
     if start == Self.none {
-      start = allocate(listClass: 0)
-      listClass = 0
-      words[Int(start)] = slot
+      start = slot
+      listClass = Self.inlineClass
+      return
+    }
+    if listClass == Self.inlineClass {  // the second slot: out of the node, into two words
+      let other = start
+      let base = Int(allocate(listClass: 1))
+      let first = rank < rankOf(other)
+      words[base] = first ? slot : other
+      words[base + 1] = first ? other : slot
+      start = UInt32(base)
+      listClass = 1
       return
     }
     let count = self.count(start: start, listClass: listClass)
@@ -80,15 +95,22 @@ struct RadixSlotLists: Sendable {
   mutating func remove(_ slot: UInt32, rank: UInt64, start: inout UInt32, listClass: inout UInt8,
                        rankOf: (UInt32) -> UInt64) {
     precondition(start != Self.none, "RadixPolicyTree: slot list missing")
+    if listClass == Self.inlineClass {
+      precondition(start == slot, "RadixPolicyTree: slot not in its list")
+      start = Self.none
+      listClass = 0
+      return
+    }
     let count = self.count(start: start, listClass: listClass)
     let base = Int(start)
     let position = lowerBound(rank, start: base, count: count, rankOf: rankOf)
     precondition(position < count && words[base + position] == slot, "RadixPolicyTree: slot not in its list")
     let remaining = count - 1
-    if remaining == 0 {
+    if remaining <= 1 {  // back into the node (or gone)
+      let last = remaining == 0 ? Self.none : words[base + (position == 0 ? 1 : 0)]
       release(start: start, listClass: listClass)
-      start = Self.none
-      listClass = 0
+      start = last
+      listClass = remaining == 0 ? 0 : Self.inlineClass
       return
     }
     if listClass > 0 && remaining <= (1 << Int(listClass)) / 4 {
@@ -135,6 +157,16 @@ struct RadixSlotLists: Sendable {
     words[Int(start)] = freeHeads[Int(listClass)]
     freeHeads[Int(listClass)] = start
   }
+
+  /// The slots of the list at `start` of class `listClass`, padding included (for checks).
+  func words(start: UInt32, listClass: UInt8) -> [UInt32] {
+    if start == Self.none { return [] }
+    if listClass == Self.inlineClass { return [start] }
+    return Array(words[Int(start)..<Int(start) + 1 << Int(listClass)])
+  }
+
+  /// Words a list of class `listClass` takes in the shared storage.
+  static func size(listClass: UInt8) -> Int { listClass == inlineClass ? 0 : 1 << Int(listClass) }
 
   /// Whether more than half of a sizeable storage is free.
   var wantsCompaction: Bool { words.count >= 1024 && wordsInUse * 2 < words.count }

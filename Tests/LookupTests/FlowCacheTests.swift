@@ -69,6 +69,49 @@ struct FlowCacheTests {
     }
   }
 
+  /// The batch lookup is the single lookups in order, counters and contents included: two
+  /// caches with one seed, one fed single lookups and one the same keys in bursts (a small
+  /// cache, so bursts evict each other's ways; repeats inside a group of 16, so a burst's
+  /// miss inserts a key a later key of the group looks up; a few distinct 1-way sets with
+  /// direct mapping), compared after every burst.
+  @Test(arguments: configurations + [try! FlowCacheConfiguration(capacity: 64, associativity: 1,
+                                                                  replacement: .directMapped)])
+  func batchLookupsCountAndKeepWhatSingleLookupsInOrderDo(configuration: FlowCacheConfiguration) throws {
+    let policies = try ClassBenchFormat.readRules(path: "\(shippedData)/acl1_1k.rules").policies()
+    let trace = try ClassBenchFormat.readTrace(path: "\(shippedData)/acl1_1k.trace").map { $0.flowKey() }
+    let distinct = Array(Set(trace)).sorted { $0.source < $1.source || ($0.source == $1.source && $0.sourcePort < $1.sourcePort) }
+    let base = try TupleSpaceTable(inserting: policies)
+    let single = FlowCache(base: base, configuration: configuration, seed: 9)
+    let batched = FlowCache(base: base, configuration: configuration, seed: 9)
+    var random = SeededGenerator(seed: 21)
+    for round in 0..<60 {
+      // Hot keys repeat within a burst; cold ones fill the cache.
+      let burst = (0..<Int.random(in: 1...64, using: &random)).map { _ in
+        Bool.random(using: &random) ? distinct[Int.random(in: 0..<8, using: &random)]
+                                    : distinct[Int.random(in: 0..<distinct.count, using: &random)]
+      }
+      if round % 10 == 9 {
+        single.advanceClock(to: UInt32(round * 10))
+        batched.advanceClock(to: UInt32(round * 10))
+      }
+      let expected = burst.map { single.lookup($0) }
+      var answers = [PolicyLookupResult](repeating: .noMatch(.allow), count: burst.count)
+      burst.withUnsafeBufferPointer { keys in
+        answers.withUnsafeMutableBufferPointer { batched.lookup(keys, into: $0) }
+      }
+      #expect(answers == expected, "round \(round): answers differ (\(configuration))")
+      #expect(batched.counters == single.counters,
+              "round \(round): batch counters \(batched.counters), single \(single.counters) (\(configuration))")
+      let differing = distinct.filter { batched.holds($0) != single.holds($0) }
+      #expect(differing.isEmpty, "round \(round): \(differing.count) keys held by one cache only (\(configuration))")
+      if batched.counters != single.counters || !differing.isEmpty { return }
+    }
+    let counters = single.counters
+    #expect(counters.hits > 0 && counters.evictions + counters.expirations + counters.rejected > 0,
+            "the sequence must hit and run out of room")
+    batched.checkInvariants()
+  }
+
   @Test func generationRecomputesAfterEveryChangeWhileTargetedKeepsUnrelatedEntries() throws {
     let policies = [
       Policy(selector: selector("10.0.0.0/8", "0.0.0.0/0"), priority: 10, direction: .out),

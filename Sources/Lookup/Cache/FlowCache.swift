@@ -50,7 +50,8 @@ import CLookupSupport
 //   branches), the key's head line (and tail line); miss: the same plus the base's lookup and
 //   an insert into the set; change: O(1) (generation) or O(capacity) (targeted), plus the
 //   base's own cost. Batch lookups hash a group of 16 keys and prefetch their lines before
-//   using any.
+//   using any, and hand the group's certain misses to the base in one batch lookup (so the
+//   base can overlap their misses too) before inserting them in order.
 //
 // Memory
 //   Fixed at creation: `capacity` × (record + key + 4-byte use stamp), never grown — a flood
@@ -352,57 +353,109 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   }
 
   /// Bursts in groups of 16, in three passes: hash every key and prefetch its set's line;
-  /// pick each key's way and prefetch its key's lines; then finish each lookup in order (a
-  /// clean hit, or the single lookup's slow path). The misses of a group overlap instead of
-  /// following one another. Answers and counters are those of single lookups in order: a
-  /// miss that evicts a way a later key of the group picked is caught by re-checking the tag.
+  /// pick each key's way and prefetch its key's lines — for a key no way is tagged for (a
+  /// certain miss), the lines its insert will write, and its answer is asked of the base
+  /// right after this pass, for all such keys of the group in one batch lookup; then finish
+  /// each lookup in order (a clean hit, a miss remembered with its precomputed answer, or
+  /// the single lookup's slow path). The misses of a group overlap instead of following one
+  /// another — the cache's lines and, through the base's batch lookup, the base's. Answers
+  /// and counters are those of single lookups in order: a miss that evicts a way a later key
+  /// of the group picked is caught by re-checking the tag, and a key that misses twice in one
+  /// group (its first miss inserted it) is found by re-checking its set before the insert.
+  /// The base does not change during a batch, so a precomputed answer is the one a single
+  /// lookup would have computed at that point.
   @inlinable
   public func lookup(_ keys: UnsafeBufferPointer<Key>, into results: UnsafeMutableBufferPointer<Result>) {
     precondition(results.count >= keys.count, "batch result buffer too small")
     let group = 16
     guard let base = keys.baseAddress else { return }
-    withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * group) { scratch in
-      var offset = 0
-      while offset < keys.count {
-        let count = min(group, keys.count - offset)
-        // Keys are read in place (through the pointer): copying a 64-byte key out of the
-        // buffer first costs eight stores and eight loads per key.
-        let inGroup = base + offset
-        for j in 0..<count {
-          let words = inGroup[j].cacheWords
-          let (tag, first) = _place(words)
-          scratch[j] = first
-          // The tag, and whether the key has a tail (bit 32), for the next pass.
-          scratch[group &+ j] = Int(tag) | (words.hasTail ? 1 &<< 32 : 0)
-          lookup_prefetch(_meta + first)
-        }
-        for j in 0..<count {
-          let first = scratch[j]
-          let tag = UInt32(truncatingIfNeeded: scratch[group &+ j])
-          let found = _way(taggedWith: tag, inSetAt: first)
-          if found >= 0 {
-            lookup_prefetch(_heads + found)
-            if scratch[group &+ j] & 1 &<< 32 != 0 { lookup_prefetch(_tails + found) }
+    // Three stack temporaries of at most 1 KiB each (a larger one may come from the heap).
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * group) { scratch in
+      withUnsafeTemporaryAllocation(of: Key.self, capacity: group) { missKeys in
+        withUnsafeTemporaryAllocation(of: Result.self, capacity: group) { missAnswers in
+          var offset = 0
+          while offset < keys.count {
+            let count = min(group, keys.count - offset)
+            // Keys are read in place (through the pointer): copying a 64-byte key out of the
+            // buffer first costs eight stores and eight loads per key.
+            let inGroup = base + offset
+            for j in 0..<count {
+              let words = inGroup[j].cacheWords
+              let (tag, first) = _place(words)
+              scratch[j] = first
+              // The tag, and whether the key has a tail (bit 32), for the next pass.
+              scratch[group &+ j] = Int(tag) | (words.hasTail ? 1 &<< 32 : 0)
+              lookup_prefetch(_meta + first)
+            }
+            var misses = 0
+            for j in 0..<count {
+              let first = scratch[j]
+              let tag = UInt32(truncatingIfNeeded: scratch[group &+ j])
+              let tails = scratch[group &+ j] & 1 &<< 32 != 0
+              let found = _way(taggedWith: tag, inSetAt: first)
+              if found >= 0 {
+                lookup_prefetch(_heads + found)
+                if tails { lookup_prefetch(_tails + found) }
+              } else {
+                _prefetchKeys(ofSetAt: first, tails: tails)
+                (missKeys.baseAddress! + misses).initialize(to: inGroup[j])
+                misses &+= 1
+              }
+              scratch[group &+ j] = found &<< 32 | Int(tag)
+            }
+            if misses > 0 {
+              Self._lookupInBase(&_base.pointee, UnsafeBufferPointer(rebasing: missKeys[0..<misses]),
+                                 into: UnsafeMutableBufferPointer(rebasing: missAnswers[0..<misses]))
+            }
+            var hits = 0, answered = 0
+            for j in 0..<count {
+              let first = scratch[j]
+              let found = scratch[group &+ j] &>> 32
+              let tag = UInt32(truncatingIfNeeded: scratch[group &+ j])
+              if _fastPath(found >= 0) {
+                if _meta[found].tag == tag, _isCurrentEntry(found, of: inGroup[j].cacheWords) {
+                  hits &+= 1
+                  _touch(found)
+                  results[offset &+ j] = _meta[found].answer
+                } else {
+                  results[offset &+ j] = _lookupSlow(inGroup[j].cacheWords, tag: tag, first: first)
+                }
+              } else {
+                let answer = missAnswers[answered]
+                answered &+= 1
+                results[offset &+ j] = answer
+                _rememberMiss(inGroup[j].cacheWords, answer, tag: tag, first: first)
+              }
+            }
+            _state.pointee.counters.hits &+= hits
+            offset &+= count
           }
-          scratch[group &+ j] = found &<< 32 | Int(tag)
         }
-        var hits = 0
-        for j in 0..<count {
-          let first = scratch[j]
-          let found = scratch[group &+ j] &>> 32
-          let tag = UInt32(truncatingIfNeeded: scratch[group &+ j])
-          if _fastPath(found >= 0), _meta[found].tag == tag, _isCurrentEntry(found, of: inGroup[j].cacheWords) {
-            hits &+= 1
-            _touch(found)
-            results[offset &+ j] = _meta[found].answer
-          } else {
-            results[offset &+ j] = _lookupSlow(inGroup[j].cacheWords, tag: tag, first: first)
-          }
-        }
-        _state.pointee.counters.hits &+= hits
-        offset &+= count
       }
     }
+  }
+
+  @inlinable @inline(__always)
+  static func _lookupInBase(_ base: inout Base, _ keys: UnsafeBufferPointer<Key>,
+                            into results: UnsafeMutableBufferPointer<Result>) {
+    base.lookup(keys, into: results)
+  }
+
+  /// A batch's key that no way was tagged for when its group was placed, with its answer
+  /// from the base: a miss — unless an earlier key of the group inserted the same key (then
+  /// a hit, as the single lookups in order would have counted it).
+  @inlinable @inline(never)
+  func _rememberMiss(_ words: CacheKeyWords, _ answer: Result, tag: UInt32, first: Int) {
+    for way in 0..<_ways {
+      let i = first &+ way
+      if _meta[i].tag == tag && _isCurrentEntry(i, of: words) {
+        _state.pointee.counters.hits += 1
+        _touch(i)
+        return
+      }
+    }
+    _state.pointee.counters.misses += 1
+    _remember(words, answer, tag: tag, first: first)
   }
 
   /// Everything but a clean hit: the key in another way of the set (a tag shared by two

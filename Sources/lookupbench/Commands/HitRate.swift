@@ -19,7 +19,8 @@ struct HitRate: ParsableCommand {
       the first cache holds) and of a miss (distinct flows through an emptied cache, beside \
       the base alone on the same flows) are measured directly: hits as medians of 7 passes, \
       misses as medians of 31 passes alternating with the base's, and the miss overhead as \
-      the median of the per-pass differences. \
+      the median of the per-pass differences — for single lookups and for bursts of 64 (the \
+      cache's batch lookup against the base's). \
       Synthetic traces: --zipf S --flows N draws N distinct headers from the trace and replays \
       --lookups of them with Zipf(S) popularity. Output: a Markdown table, and one JSON object \
       per combination per line with --json FILE.
@@ -102,7 +103,7 @@ struct HitRate: ParsableCommand {
                              String(result.counters.invalidations), String(format: "%.1f", result.nanosecondsPerLookup),
                              formatted(result.costs.hit), formatted(result.costs.hitBatch),
                              formatted(result.costs.miss), formatted(result.costs.base),
-                             formatted(result.costs.missOverhead)])
+                             formatted(result.costs.missOverhead), formatted(result.costs.missOverheadBatch)])
                 lines.append(result.json(size: size, configuration: configuration, churn: changes, threads: threadCount,
                                          structure: structure, rules: input.rules, trace: traceLabel))
               }
@@ -112,7 +113,7 @@ struct HitRate: ParsableCommand {
       }
       print(markdownTable(header: ["entries", "replacement", "invalidation", "churn/M", "threads", "hit %", "stale hits",
                                    "evictions", "invalidations", "ns/lookup", "ns (hit)", "ns (hit, batch 64)",
-                                   "ns (miss)", "ns (base alone)", "miss − base"], rows: rows))
+                                   "ns (miss)", "ns (base alone)", "miss − base", "miss − base (batch 64)"], rows: rows))
       if let json {
         _ = FileManager.default.createFile(atPath: json, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
         print("\nJSON: \(json)")
@@ -134,6 +135,10 @@ struct CacheCosts {
   /// cache pass beside the base pass that follows it), steadier on a noisy machine than
   /// the difference of the two medians.
   var missOverhead = Double.nan
+  /// The same three in bursts of 64 (the cache's batch lookup against the base's).
+  var missBatch = Double.nan
+  var baseBatch = Double.nan
+  var missOverheadBatch = Double.nan
 }
 
 /// What one replay measured.
@@ -157,7 +162,9 @@ struct HitRateResult {
       ("invalidations", "\(counters.invalidations)"), ("rejected", "\(counters.rejected)"),
       ("ns_per_lookup", number(nanosecondsPerLookup)), ("ns_hit", number(costs.hit)),
       ("ns_hit_batch", number(costs.hitBatch)), ("held_flows", "\(costs.heldFlows)"),
-      ("ns_miss", number(costs.miss)), ("ns_base", number(costs.base)), ("ns_miss_overhead", number(costs.missOverhead)), ("rule_set", quoted(rules)), ("trace", quoted(trace)),
+      ("ns_miss", number(costs.miss)), ("ns_base", number(costs.base)), ("ns_miss_overhead", number(costs.missOverhead)),
+      ("ns_miss_batch", number(costs.missBatch)), ("ns_base_batch", number(costs.baseBatch)),
+      ("ns_miss_overhead_batch", number(costs.missOverheadBatch)), ("rule_set", quoted(rules)), ("trace", quoted(trace)),
       ("machine", quoted(machineDescription())),
     ]
     return "{" + fields.map { "\(quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
@@ -244,8 +251,8 @@ struct HitRateVisitor: PolicyDatabaseVisitor {
     }
     let fresh = Array(Set(keys).prefix(4_096)).shuffled(using: &generator)
     let scratch = FlowCache(base: base, configuration: warm.configuration)
-    var missFigures: [Double] = []
-    var baseFigures: [Double] = []
+    var missFigures: [Double] = [], baseFigures: [Double] = []
+    var missBatchFigures: [Double] = [], baseBatchFigures: [Double] = []
     for _ in 0..<Self.missPasses {
       // Alternating, each after the same sweep of the cache's memory, so that both see the
       // base's data equally warm.
@@ -253,10 +260,17 @@ struct HitRateVisitor: PolicyDatabaseVisitor {
       missFigures.append(timeOnePass(scratch, fresh))
       scratch.invalidateAll()
       baseFigures.append(timeOnePass(base, fresh))
+      scratch.invalidateAll()
+      missBatchFigures.append(measureBatchedLookups(scratch, keys: fresh, batchSize: 64, passes: 1)[0])
+      scratch.invalidateAll()
+      baseBatchFigures.append(measureBatchedLookups(base, keys: fresh, batchSize: 64, passes: 1)[0])
     }
     costs.miss = median(missFigures)
     costs.base = median(baseFigures)
     costs.missOverhead = median(zip(missFigures, baseFigures).map { $0 - $1 })
+    costs.missBatch = median(missBatchFigures)
+    costs.baseBatch = median(baseBatchFigures)
+    costs.missOverheadBatch = median(zip(missBatchFigures, baseBatchFigures).map { $0 - $1 })
     return costs
   }
 

@@ -1,0 +1,66 @@
+import Testing
+import Lookup
+
+/// Tuple merging (`TupleSpaceIndex`'s placement): fewer tuples, bounded lists, exact answers.
+@Suite("TupleSpaceTable merging")
+struct TupleSpaceTableTests {
+  /// Many /24 sites under one /16 (a VPN concentrator's policies): merging fills the coarse
+  /// /16 tuple up to the limit, then the /24s get their own tuple and keys — no list grows
+  /// past the limit, and the answers stay the reference's through removals.
+  @Test func sitesUnderOnePrefixKeepListsAtTheLimit() throws {
+    let policies = (0..<300).map { i in
+      var policy = Policy(selector: selector("10.1.\(i % 256).0/24", "0.0.0.0/0", dport: i < 256 ? .any : .exactly(UInt16(i))),
+                          priority: UInt32(i), direction: .out)
+      policy.index = UInt32(i + 1) << 3 | UInt32(PolicyDirection.out.rawValue)
+      return policy
+    }
+    var table = try TupleSpaceTable(inserting: policies)
+    var reference = try LinearPolicyTable(inserting: policies)
+    table.checkInvariants()
+    #expect(table.statistics["longest list"]! <= 16, "merging made a list longer than the limit")
+    #expect(table.statistics["tuples"]! == 2, "the /16 tuple, full, and the /24 tuple")
+    let flows = (0..<256).flatMap { i in [flow("10.1.\(i).9", "8.8.8.8", dport: 300), flow("10.1.\(i).9", "8.8.8.8", dport: 7)] }
+    for key in flows { #expect(table.lookup(key) == reference.lookup(key)) }
+    for policy in policies where policy.priority % 3 == 0 {
+      try table.remove(policy.index)
+      try reference.remove(policy.index)
+    }
+    table.checkInvariants()
+    for key in flows { #expect(table.lookup(key) == reference.lookup(key)) }
+  }
+
+  /// Rules sharing the key at their own lengths share a list however long (merging cannot
+  /// separate them): 40 policies between the same two hosts, one per port.
+  @Test func rulesOfOneKeyShareOneList() throws {
+    let policies = (0..<40).map { i in
+      Policy(selector: selector("10.0.0.1/32", "10.0.0.2/32", dport: .exactly(UInt16(1000 + i))), priority: UInt32(i),
+             direction: .out)
+    }
+    let table = try TupleSpaceTable(inserting: policies)
+    let reference = try LinearPolicyTable(inserting: policies)
+    table.checkInvariants()
+    #expect(table.statistics["tuples"]! == 1 && table.statistics["longest list"]! == 40)
+    for port in 990..<1050 {
+      let key = flow("10.0.0.1", "10.0.0.2", dport: UInt16(port))
+      #expect(table.lookup(key) == reference.lookup(key), "port \(port)")
+    }
+  }
+
+  /// A rule merged into a coarser tuple is found by flows anywhere in its prefix, and only
+  /// there: the full rule is checked after the coarse key matched.
+  @Test func mergedRulesMatchOnlyTheirOwnPrefixes() throws {
+    let policies = [
+      Policy(selector: selector("10.1.0.0/16", "0.0.0.0/0"), priority: 5, direction: .out),
+      Policy(selector: selector("10.1.2.0/24", "0.0.0.0/0"), priority: 1, direction: .out),
+      Policy(selector: selector("10.1.3.128/25", "0.0.0.0/0"), priority: 2, direction: .out),
+    ]
+    let table = try TupleSpaceTable(inserting: policies)
+    let reference = try LinearPolicyTable(inserting: policies)
+    table.checkInvariants()
+    #expect(table.statistics["tuples"]! == 1, "both longer prefixes join the /16 tuple")
+    for host in ["10.1.2.7", "10.1.3.7", "10.1.3.200", "10.1.4.1", "10.2.0.1"] {
+      let key = flow(host, "1.2.3.4")
+      #expect(table.lookup(key) == reference.lookup(key), "\(host)")
+    }
+  }
+}

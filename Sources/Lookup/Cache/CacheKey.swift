@@ -178,7 +178,7 @@ extension FlowKey: CacheKey {
       tail: _addressTail(source, destination))
   }
 
-  @inlinable
+  @inlinable @inline(__always)
   public init(cacheWords words: CacheKeyWords) {
     self = FlowKey(source: IPAddress(ipv4: 0), destination: IPAddress(ipv4: 0))
     let head = words.head

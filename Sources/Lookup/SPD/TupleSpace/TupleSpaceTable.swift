@@ -52,7 +52,7 @@
 //   O(table) to recompute a tuple's best rank when its best rule leaves.
 //
 // Memory
-//   6 bytes per policy (the list link, the recorded tuple), 8-byte hash entries kept at most half full (≈ 16–32 bytes
+//   8 bytes per policy (the list link and the recorded tuple), 8-byte hash entries kept at most half full (≈ 16–32 bytes
 //   per distinct masked key), ~100 bytes per tuple; plus the shared registry (≈ 120 B/policy).
 //   All tuple tables live in one flat pool (so lookups touch no reference counts); a grown
 //   table leaves a hole; the pool is compacted (to its exact size) once holes exceed a quarter.
@@ -129,12 +129,25 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// All tuple tables, back to back (see the file comment).
   @usableFromInline internal var _pool: [UInt64] = []
   @usableFromInline internal var _poolGarbage = 0
-  /// For each slot, the next slot of its list (rank order), or `endOfList`.
-  @usableFromInline internal var _next: [UInt32] = []
-  /// For each linked slot, the classes of the tuple holding it (source | destination << 8):
-  /// with merging, a rule's tuple depends on what existed when it arrived, so a removal
-  /// looks it up here.
-  @usableFromInline internal var _placement: [UInt16] = []
+  /// Per slot: the next slot of its list and the tuple holding it.
+  @usableFromInline
+  internal struct _Link: Sendable {
+    /// The next slot of the slot's list (rank order), or `endOfList`.
+    @usableFromInline var next: UInt32
+    /// The classes of the tuple holding the slot (source | destination << 8): with merging,
+    /// a rule's tuple depends on what existed when it arrived, so a removal looks it up
+    /// here — beside the link the removal reads anyway, not in an array of its own (one
+    /// more cache miss per removal at 100k policies, measured).
+    @usableFromInline var placement: UInt16
+
+    @inlinable init(next: UInt32, placement: UInt16) {
+      self.next = next
+      self.placement = placement
+    }
+  }
+
+  /// For each slot, its list link and placement.
+  @usableFromInline internal var _next: [_Link] = []
   /// The tuples of context c are `_tuples[_orderStart[c] ..< _orderStart[c + 1]]`.
   @usableFromInline internal var _orderStart: [Int32] = Array(repeating: 0, count: PolicyRule.contextCount + 1)
   @usableFromInline internal let _seed: UInt64
@@ -277,7 +290,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// no tuple that cannot (tuples are in best-rank order and the best only improves).
   @inlinable @inline(__always)
   func _walk(start: Int, end: Int, best: inout PolicyMatchCandidate, hash: (UnsafePointer<_Tuple>) -> UInt64,
-             probe: (UnsafePointer<_Tuple>, UInt64, UnsafeBufferPointer<UInt64>, UnsafeBufferPointer<UInt32>,
+             probe: (UnsafePointer<_Tuple>, UInt64, UnsafeBufferPointer<UInt64>, UnsafeBufferPointer<_Link>,
                      inout PolicyMatchCandidate) -> Void) {
     _tuples.withUnsafeBufferPointer { tuples in
       _pool.withUnsafeBufferPointer { pool in
@@ -312,7 +325,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// `_scan` for an IPv4 flow whose addresses' high words are `source` and `destination`.
   @inlinable @inline(__always)
   static func _scanIPv4(from head: UInt32, key: FlowKey, source: UInt64, destination: UInt64, context: UInt8,
-                        rules: PolicyRules, next: UnsafeBufferPointer<UInt32>, best: inout PolicyMatchCandidate) {
+                        rules: PolicyRules, next: UnsafeBufferPointer<_Link>, best: inout PolicyMatchCandidate) {
     var slot = head
     while slot != endOfList {
       let rank = rules[slot].rank
@@ -321,7 +334,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
         best = PolicyMatchCandidate(rank: rank, slot: slot)
         return
       }
-      slot = next[Int(slot)]
+      slot = next[Int(slot)].next
     }
   }
 
@@ -531,7 +544,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// Walks a rank-ordered list, lowering `best` at the first full match that beats it.
   @inlinable @inline(__always)
   static func _scan(from head: UInt32, key: FlowKey, context: UInt8, rules: PolicyRules,
-                    next: UnsafeBufferPointer<UInt32>, best: inout PolicyMatchCandidate) {
+                    next: UnsafeBufferPointer<_Link>, best: inout PolicyMatchCandidate) {
     var slot = head
     while slot != endOfList {
       let rank = rules[slot].rank
@@ -540,7 +553,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
         best = PolicyMatchCandidate(rank: rank, slot: slot)
         return
       }
-      slot = next[Int(slot)]
+      slot = next[Int(slot)].next
     }
   }
 
@@ -549,11 +562,10 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   public mutating func link(_ slot: UInt32, rules: LineAlignedArray<PolicyRule>) {
     let rule = rules[Int(slot)]
     if _next.count <= Int(slot) {
-      _next.append(contentsOf: repeatElement(Self.endOfList, count: Int(slot) + 1 - _next.count))
-      _placement.append(contentsOf: repeatElement(0, count: Int(slot) + 1 - _placement.count))
+      _next.append(contentsOf: repeatElement(_Link(next: Self.endOfList, placement: 0), count: Int(slot) + 1 - _next.count))
     }
     let t = _tupleID(for: rule, rules: rules)
-    _placement[Int(slot)] = UInt16(_tuples[t].sourceClass) | UInt16(_tuples[t].destinationClass) << 8
+    _next[Int(slot)].placement = UInt16(_tuples[t].sourceClass) | UInt16(_tuples[t].destinationClass) << 8
     if (_tuples[t].keys + 1) * 2 > _tuples[t].tableMask + 1 { _growTable(t, rules: rules) }
     let tuple = _tuples[t]
     let hash = _hash(of: rule, in: tuple)
@@ -564,7 +576,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
       let entry = _pool[tuple.tableOffset + i]
       if entry == Self.emptyEntry {  // a new key: a one-element list
         _pool[tuple.tableOffset + i] = fingerprint << 32 | UInt64(slot)
-        _next[Int(slot)] = Self.endOfList
+        _next[Int(slot)].next = Self.endOfList
         _tuples[t].keys += 1
         break
       }
@@ -574,15 +586,15 @@ public struct TupleSpaceIndex: PolicySlotIndex {
         && other.destinationBits & tuple.destinationMask == destination {
         // Insert in rank order.
         if rule.rank < other.rank {
-          _next[Int(slot)] = head
+          _next[Int(slot)].next = head
           _pool[tuple.tableOffset + i] = fingerprint << 32 | UInt64(slot)
         } else {
           var previous = head
-          while _next[Int(previous)] != Self.endOfList && rules[Int(_next[Int(previous)])].rank < rule.rank {
-            previous = _next[Int(previous)]
+          while _next[Int(previous)].next != Self.endOfList && rules[Int(_next[Int(previous)].next)].rank < rule.rank {
+            previous = _next[Int(previous)].next
           }
-          _next[Int(slot)] = _next[Int(previous)]
-          _next[Int(previous)] = slot
+          _next[Int(slot)].next = _next[Int(previous)].next
+          _next[Int(previous)].next = slot
         }
         break
       }
@@ -596,7 +608,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   }
 
   public mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: LineAlignedArray<PolicyRule>) {
-    let placement = _placement[Int(slot)]
+    let placement = _next[Int(slot)].placement
     let sourceClass = UInt8(truncatingIfNeeded: placement), destinationClass = UInt8(truncatingIfNeeded: placement >> 8)
     guard let t = _tuples.firstIndex(where: {
       $0.context == rule.context && $0.sourceClass == sourceClass && $0.destinationClass == destinationClass
@@ -619,7 +631,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     let entry = _pool[tuple.tableOffset + i]
     let head = UInt32(truncatingIfNeeded: entry)
     if head == slot {
-      let successor = _next[Int(slot)]
+      let successor = _next[Int(slot)].next
       if successor != Self.endOfList {
         _pool[tuple.tableOffset + i] = entry & 0xFFFF_FFFF_0000_0000 | UInt64(successor)
       } else {
@@ -627,13 +639,13 @@ public struct TupleSpaceIndex: PolicySlotIndex {
       }
     } else {
       var previous = head
-      while _next[Int(previous)] != slot {
-        precondition(_next[Int(previous)] != Self.endOfList, "TupleSpaceIndex.unlink: slot not in its list")
-        previous = _next[Int(previous)]
+      while _next[Int(previous)].next != slot {
+        precondition(_next[Int(previous)].next != Self.endOfList, "TupleSpaceIndex.unlink: slot not in its list")
+        previous = _next[Int(previous)].next
       }
-      _next[Int(previous)] = _next[Int(slot)]
+      _next[Int(previous)].next = _next[Int(slot)].next
     }
-    _next[Int(slot)] = Self.endOfList
+    _next[Int(slot)].next = Self.endOfList
     _tuples[t].rules -= 1
     if _tuples[t].rules == 0 {
       _removeTuple(t)
@@ -700,17 +712,21 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   private func _listLength(_ t: Int, of rule: PolicyRule, limit: Int, rules: LineAlignedArray<PolicyRule>) -> Int {
     let tuple = _tuples[t]
     let source = rule.sourceBits & tuple.sourceMask, destination = rule.destinationBits & tuple.destinationMask
-    var i = Int(truncatingIfNeeded: _hash(of: rule, in: tuple)) & tuple.tableMask
+    let hash = _hash(of: rule, in: tuple)
+    var i = Int(truncatingIfNeeded: hash) & tuple.tableMask
     while true {
       let entry = _pool[tuple.tableOffset + i]
       if entry == Self.emptyEntry { return 0 }
-      let head = rules[Int(UInt32(truncatingIfNeeded: entry))]
-      if head.sourceBits & tuple.sourceMask == source && head.destinationBits & tuple.destinationMask == destination {
+      // The fingerprint first: a head rule is read (a cache miss in a large table) only
+      // for an entry that may be the key's.
+      if entry &>> 32 == hash &>> 32,
+         case let head = rules[Int(UInt32(truncatingIfNeeded: entry))],
+         head.sourceBits & tuple.sourceMask == source && head.destinationBits & tuple.destinationMask == destination {
         var length = 0
         var slot = UInt32(truncatingIfNeeded: entry)
         while slot != Self.endOfList && length < limit {
           length += 1
-          slot = _next[Int(slot)]
+          slot = _next[Int(slot)].next
         }
         return length
       }
@@ -810,8 +826,8 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   // MARK: Reporting
 
   public var memoryFootprint: Int {
-    _tuples.capacity * MemoryLayout<_Tuple>.stride + _pool.capacity * 8 + _next.capacity * 4
-      + _placement.capacity * 2 + _orderStart.capacity * 4
+    _tuples.capacity * MemoryLayout<_Tuple>.stride + _pool.capacity * 8 + _next.capacity * MemoryLayout<_Link>.stride
+      + _orderStart.capacity * 4
   }
 
   public var statistics: [LookupStatistics.Counter] {
@@ -828,7 +844,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
         var slot = UInt32(truncatingIfNeeded: _pool[tuple.tableOffset + i])
         while slot != Self.endOfList {
           length += 1
-          slot = _next[Int(slot)]
+          slot = _next[Int(slot)].next
         }
         longest = max(longest, length)
       }
@@ -869,7 +885,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
             fits = classes(of: rule) == (tuple.sourceClass, tuple.destinationClass)
           }
           precondition(rule.context == tuple.context && fits, "rule in the wrong tuple")
-          precondition(_placement[Int(slot)] == UInt16(tuple.sourceClass) | UInt16(tuple.destinationClass) << 8,
+          precondition(_next[Int(slot)].placement == UInt16(tuple.sourceClass) | UInt16(tuple.destinationClass) << 8,
                        "slot's recorded placement differs from its tuple")
           precondition(rule.sourceBits & tuple.sourceMask == rules[Int(head)].sourceBits & tuple.sourceMask
                        && rule.destinationBits & tuple.destinationMask == rules[Int(head)].destinationBits & tuple.destinationMask,
@@ -878,7 +894,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
           previousRank = rule.rank
           best = min(best, rule.rank)
           rulesInTuple += 1
-          slot = _next[Int(slot)]
+          slot = _next[Int(slot)].next
         }
       }
       precondition(rulesInTuple == tuple.rules && keys == tuple.keys, "tuple counters wrong")

@@ -620,12 +620,13 @@ public struct TupleSpaceIndex: PolicySlotIndex {
       let r = s == slot ? rule : rules[Int(s)]
       return (r.sourceBits & tuple.sourceMask, r.destinationBits & tuple.destinationMask)
     }
-    var i = Int(truncatingIfNeeded: _hash(of: rule, in: tuple)) & tuple.tableMask
+    let hash = _hash(of: rule, in: tuple)
+    var i = Int(truncatingIfNeeded: hash) & tuple.tableMask
     while true {
       let entry = _pool[tuple.tableOffset + i]
       precondition(entry != Self.emptyEntry, "TupleSpaceIndex.unlink: key not found")
-      let head = UInt32(truncatingIfNeeded: entry)
-      if maskedKey(head) == (source, destination) { break }
+      // Fingerprint first: another key's head rule is not read.
+      if entry &>> 32 == hash &>> 32 && maskedKey(UInt32(truncatingIfNeeded: entry)) == (source, destination) { break }
       i = (i + 1) & tuple.tableMask
     }
     let entry = _pool[tuple.tableOffset + i]

@@ -119,6 +119,12 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   }
 
   /// An empty hash entry. Entries are `fingerprint << 32 | head slot`.
+  ///
+  /// The fingerprint is the key hash's low 32 bits — the bits that also pick its home bucket
+  /// (tables have at most 2³² entries) — so an entry's home is known from the entry alone:
+  /// moving entries (a deletion's backward shift, a table's growth) reads no rule record to
+  /// rehash its key. Within one probe run the bits above the table's size still tell keys
+  /// apart before a head rule is read.
   @usableFromInline static let emptyEntry = UInt64.max
   /// The end of a list.
   @usableFromInline static let endOfList = UInt32.max
@@ -226,6 +232,14 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   static func _wordIPv4(source: UInt64, destination: UInt64) -> UInt64 {
     source & 0xFFFF_FFFF_0000_0000 | destination &>> 32
   }
+
+  /// The fingerprint an entry keeps of its key's hash (see `emptyEntry`).
+  @inlinable @inline(__always)
+  static func _fingerprint(_ hash: UInt64) -> UInt64 { hash & 0xFFFF_FFFF }
+
+  /// The home bucket of a stored entry in a table of `tableMask + 1` entries.
+  @inlinable @inline(__always)
+  static func _home(ofEntry entry: UInt64, tableMask: Int) -> Int { Int(truncatingIfNeeded: entry &>> 32) & tableMask }
 
   @inlinable @inline(__always)
   func _hash(of rule: PolicyRule, in tuple: _Tuple) -> UInt64 {
@@ -343,7 +357,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   static func _probeIPv4(_ pool: UnsafeBufferPointer<UInt64>, _ tuple: _Tuple, hash: UInt64, word: UInt64,
                          rules: PolicyRules) -> UInt32? {
     _findIPv4(pool.baseAddress!, tableOffset: tuple.tableOffset, tableMask: tuple.tableMask,
-              from: Int(truncatingIfNeeded: hash) & tuple.tableMask, fingerprint: hash &>> 32, word: word,
+              from: Int(truncatingIfNeeded: hash) & tuple.tableMask, fingerprint: Self._fingerprint(hash), word: word,
               mask: tuple.maskIPv4, hot: rules.hot.baseAddress!)
   }
 
@@ -490,7 +504,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
             if active == 0 { return }
             // Probe to the first entry with the key's fingerprint; prefetch its head rule.
             for m in 0..<active {
-              let hash = hashes[m], fingerprint = hash &>> 32
+              let hash = hashes[m], fingerprint = Self._fingerprint(hash)
               var position = Int(truncatingIfNeeded: hash) & tableMask
               var spot = noSpot
               while true {
@@ -509,7 +523,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
             for m in 0..<active where spots[m] != noSpot {
               let i = Int(members[m])
               guard let head = Self._findIPv4(table, tableOffset: tableOffset, tableMask: tableMask,
-                                              from: Int(truncatingIfNeeded: spots[m]), fingerprint: hashes[m] &>> 32,
+                                              from: Int(truncatingIfNeeded: spots[m]), fingerprint: Self._fingerprint(hashes[m]),
                                               word: words[i] & mask, mask: mask, hot: hot)
               else { continue }
               Self._scanIPv4(from: head, key: keys[i], source: words[i] & 0xFFFF_FFFF_0000_0000,
@@ -525,7 +539,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   @inlinable @inline(__always)
   static func _probe(_ pool: UnsafeBufferPointer<UInt64>, _ tuple: _Tuple, hash: UInt64, source: UInt128,
                      destination: UInt128, rules: PolicyRules) -> UInt32? {
-    let fingerprint = hash &>> 32
+    let fingerprint = Self._fingerprint(hash)
     var i = Int(truncatingIfNeeded: hash) & tuple.tableMask
     while true {
       let entry = pool[tuple.tableOffset &+ i]
@@ -566,10 +580,10 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     }
     let t = _tupleID(for: rule, rules: rules)
     _next[Int(slot)].placement = UInt16(_tuples[t].sourceClass) | UInt16(_tuples[t].destinationClass) << 8
-    if (_tuples[t].keys + 1) * 2 > _tuples[t].tableMask + 1 { _growTable(t, rules: rules) }
+    if (_tuples[t].keys + 1) * 2 > _tuples[t].tableMask + 1 { _growTable(t) }
     let tuple = _tuples[t]
     let hash = _hash(of: rule, in: tuple)
-    let fingerprint = hash &>> 32
+    let fingerprint = Self._fingerprint(hash)
     var i = Int(truncatingIfNeeded: hash) & tuple.tableMask
     let source = rule.sourceBits & tuple.sourceMask, destination = rule.destinationBits & tuple.destinationMask
     while true {
@@ -626,7 +640,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
       let entry = _pool[tuple.tableOffset + i]
       precondition(entry != Self.emptyEntry, "TupleSpaceIndex.unlink: key not found")
       // Fingerprint first: another key's head rule is not read.
-      if entry &>> 32 == hash &>> 32 && maskedKey(UInt32(truncatingIfNeeded: entry)) == (source, destination) { break }
+      if entry &>> 32 == Self._fingerprint(hash) && maskedKey(UInt32(truncatingIfNeeded: entry)) == (source, destination) { break }
       i = (i + 1) & tuple.tableMask
     }
     let entry = _pool[tuple.tableOffset + i]
@@ -636,7 +650,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
       if successor != Self.endOfList {
         _pool[tuple.tableOffset + i] = entry & 0xFFFF_FFFF_0000_0000 | UInt64(successor)
       } else {
-        _deleteEntry(at: i, tuple: t, rules: rules)
+        _deleteEntry(at: i, tuple: t)
       }
     } else {
       var previous = head
@@ -720,7 +734,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
       if entry == Self.emptyEntry { return 0 }
       // The fingerprint first: a head rule is read (a cache miss in a large table) only
       // for an entry that may be the key's.
-      if entry &>> 32 == hash &>> 32,
+      if entry &>> 32 == Self._fingerprint(hash),
          case let head = rules[Int(UInt32(truncatingIfNeeded: entry))],
          head.sourceBits & tuple.sourceMask == source && head.destinationBits & tuple.destinationMask == destination {
         var length = 0
@@ -745,7 +759,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   }
 
   /// Doubles a tuple's table: a new region at the end of the pool, the old one becomes garbage.
-  private mutating func _growTable(_ t: Int, rules: LineAlignedArray<PolicyRule>) {
+  private mutating func _growTable(_ t: Int) {
     let old = _tuples[t]
     let capacity = (old.tableMask + 1) * 2
     let offset = _pool.count
@@ -756,7 +770,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     for i in 0...old.tableMask {
       let entry = _pool[old.tableOffset + i]
       if entry == Self.emptyEntry { continue }
-      var j = Int(truncatingIfNeeded: _hash(of: rules[Int(UInt32(truncatingIfNeeded: entry))], in: grown)) & grown.tableMask
+      var j = Self._home(ofEntry: entry, tableMask: grown.tableMask)
       while _pool[offset + j] != Self.emptyEntry { j = (j + 1) & grown.tableMask }
       _pool[offset + j] = entry
       _pool[old.tableOffset + i] = Self.emptyEntry
@@ -780,13 +794,13 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   }
 
   /// Deletes hash entry `i` of tuple `t` by backward shift (no tombstones).
-  private mutating func _deleteEntry(at i: Int, tuple t: Int, rules: LineAlignedArray<PolicyRule>) {
+  private mutating func _deleteEntry(at i: Int, tuple t: Int) {
     let tuple = _tuples[t]
     var hole = i
     var j = (i + 1) & tuple.tableMask
     while _pool[tuple.tableOffset + j] != Self.emptyEntry {
       let entry = _pool[tuple.tableOffset + j]
-      let home = Int(truncatingIfNeeded: _hash(of: rules[Int(UInt32(truncatingIfNeeded: entry))], in: tuple)) & tuple.tableMask
+      let home = Self._home(ofEntry: entry, tableMask: tuple.tableMask)
       if (j - home) & tuple.tableMask >= (j - hole) & tuple.tableMask {
         _pool[tuple.tableOffset + hole] = entry
         hole = j
@@ -865,7 +879,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
         keys += 1
         let head = UInt32(truncatingIfNeeded: entry)
         let hash = _hash(of: rules[Int(head)], in: tuple)
-        precondition(entry >> 32 == hash >> 32, "fingerprint differs from the head's hash")
+        precondition(entry >> 32 == Self._fingerprint(hash), "fingerprint differs from the head's hash")
         // The entry is reachable from its home without crossing an empty entry.
         var j = Int(truncatingIfNeeded: hash) & tuple.tableMask
         while j != i {

@@ -164,7 +164,9 @@ public struct TupleSpaceIndex: PolicySlotIndex {
 
   /// How a rule's prefix lengths map to its tuple's (the bits its hash key uses).
   public enum PrefixClassing: Hashable, Sendable {
-    /// Tuple space search: lengths rounded down to a grid (IPv4 multiples of 8, IPv6 of 16).
+    /// Tuple space search with TupleMerge's merging: a rule goes to a tuple whose lengths do
+    /// not exceed its own, chosen when it arrives (see `_tupleID(for:rules:)`); `classes(of:)`
+    /// gives the fine grid (IPv4 multiples of 8, IPv6 of 16) that choice falls back on.
     case grid
     /// The kernel's exact table: every hashable rule of a context is keyed on the hash
     /// thresholds' bits (`HashedSelectorTable`).

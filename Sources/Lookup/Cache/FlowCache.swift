@@ -222,6 +222,9 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     // Answers are plain data (every result type of the library is): empty ways are zero
     // bytes, and an empty way's answer is never read.
     precondition(_isPOD(Result.self), "FlowCache: the base's results must be plain data")
+    // The batch lookup copies a group's missing keys into a stack temporary it never
+    // deinitialises.
+    precondition(_isPOD(Key.self), "FlowCache: the base's keys must be plain data")
     _meta = Self._allocate(_Meta.self, capacity)
     UnsafeMutableRawPointer(_meta).initializeMemory(as: UInt8.self, repeating: 0,
                                                      count: capacity * MemoryLayout<_Meta>.stride)
@@ -353,24 +356,32 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     return CacheKeyWords(head: head, tail: head.w3 & CacheKeyWords.tailFlag != 0 ? _tails[i] : head)
   }
 
-  /// Bursts in groups of 16, in three passes: hash every key and prefetch its set's line;
+  /// Keys per group of the batch lookup: 16, or fewer for keys wider than 64 bytes, so that
+  /// a group's missing keys fit a 1 KiB stack temporary (a larger one may come from the heap).
+  @inlinable static var _group: Int { Swift.max(1, Swift.min(16, 1024 / MemoryLayout<Key>.stride)) }
+
+  /// Bursts in groups of 16 (`_group`), in three passes: hash every key and prefetch its set's line;
   /// pick each key's way and prefetch its key's lines — for a key no way is tagged for (a
   /// certain miss), the lines its insert will write, and its answer is asked of the base
-  /// right after this pass, for all such keys of the group in one batch lookup; then finish
-  /// each lookup in order (a clean hit, a miss remembered with its precomputed answer, or
-  /// the single lookup's slow path). The misses of a group overlap instead of following one
-  /// another — the cache's lines and, through the base's batch lookup, the base's. Answers
-  /// and counters are those of single lookups in order: a miss that evicts a way a later key
-  /// of the group picked is caught by re-checking the tag, and a key that misses twice in one
-  /// group (its first miss inserted it) is found by re-checking its set before the insert.
-  /// The base does not change during a batch, so a precomputed answer is the one a single
-  /// lookup would have computed at that point.
+  /// right after this pass, for all such distinct keys of the group in one batch lookup (a
+  /// key repeated in the group is asked once, as single lookups would: its first miss
+  /// inserts it and the others hit); then finish each lookup in order (a clean hit, a miss
+  /// remembered with its precomputed answer, or the single lookup's slow path). The misses
+  /// of a group overlap instead of following one another — the cache's lines and, through
+  /// the base's batch lookup, the base's. Answers and counters are those of single lookups
+  /// in order: a miss that evicts a way a later key of the group picked is caught by
+  /// re-checking the tag, and a repeated key is found in its set by re-checking it before
+  /// the insert. A precomputed answer is the one a single lookup would have computed at its
+  /// point, because the base does not change during a batch and its lookups have no side
+  /// effects — true of every structure in the library except a flow cache itself (a cache
+  /// over a cache answers the same, but its inner counters and recency see the group's
+  /// misses first).
   @inlinable
   public func lookup(_ keys: UnsafeBufferPointer<Key>, into results: UnsafeMutableBufferPointer<Result>) {
     precondition(results.count >= keys.count, "batch result buffer too small")
-    let group = 16
+    let group = Self._group
     guard let base = keys.baseAddress else { return }
-    // Three stack temporaries of at most 1 KiB each (a larger one may come from the heap).
+    // Stack temporaries of at most 1 KiB each (a larger one may come from the heap).
     withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * group) { scratch in
       withUnsafeTemporaryAllocation(of: Key.self, capacity: group) { missKeys in
         withUnsafeTemporaryAllocation(of: Result.self, capacity: group) { missAnswers in
@@ -388,6 +399,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
               scratch[group &+ j] = Int(tag) | (words.hasTail ? 1 &<< 32 : 0)
               lookup_prefetch(_meta + first)
             }
+            // Per key, its way (or -1) and tag; per certain miss, its entry in `missKeys`
+            // (`scratch[2 * group + j]`).
             var misses = 0
             for j in 0..<count {
               let first = scratch[j]
@@ -398,9 +411,19 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
                 lookup_prefetch(_heads + found)
                 if tails { lookup_prefetch(_tails + found) }
               } else {
-                _prefetchKeys(ofSetAt: first, tails: tails)
-                (missKeys.baseAddress! + misses).initialize(to: inGroup[j])
-                misses &+= 1
+                // A key repeated in the group shares its first occurrence's entry.
+                var entry = misses
+                for k in 0..<j where scratch[group &+ k] < 0 && UInt32(truncatingIfNeeded: scratch[group &+ k]) == tag
+                  && CacheKeyWords.equal(inGroup[k].cacheWords, inGroup[j].cacheWords) {
+                  entry = scratch[2 &* group &+ k]
+                  break
+                }
+                if entry == misses {
+                  _prefetchKeys(ofSetAt: first, tails: tails)
+                  (missKeys.baseAddress! + misses).initialize(to: inGroup[j])
+                  misses &+= 1
+                }
+                scratch[2 &* group &+ j] = entry
               }
               scratch[group &+ j] = found &<< 32 | Int(tag)
             }
@@ -408,7 +431,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
               Self._lookupInBase(&_base.pointee, UnsafeBufferPointer(rebasing: missKeys[0..<misses]),
                                  into: UnsafeMutableBufferPointer(rebasing: missAnswers[0..<misses]))
             }
-            var hits = 0, answered = 0
+            var hits = 0
             for j in 0..<count {
               let first = scratch[j]
               let found = scratch[group &+ j] &>> 32
@@ -422,8 +445,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
                   results[offset &+ j] = _lookupSlow(inGroup[j].cacheWords, tag: tag, first: first)
                 }
               } else {
-                let answer = missAnswers[answered]
-                answered &+= 1
+                let answer = missAnswers[scratch[2 &* group &+ j]]
                 results[offset &+ j] = answer
                 _rememberMiss(inGroup[j].cacheWords, answer, tag: tag, first: first)
               }

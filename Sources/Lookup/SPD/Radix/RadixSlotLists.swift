@@ -91,7 +91,8 @@ struct RadixSlotLists: Sendable {
   }
 
   /// Removes `slot` (whose rank was `rank`) from the list at `start`; `start` becomes `none`
-  /// when the list empties. Traps when the slot is not there.
+  /// when the list empties, and the remaining slot itself (class `inlineClass`) when one is
+  /// left. Traps when the slot is not there.
   mutating func remove(_ slot: UInt32, rank: UInt64, start: inout UInt32, listClass: inout UInt8,
                        rankOf: (UInt32) -> UInt64) {
     precondition(start != Self.none, "RadixPolicyTree: slot list missing")

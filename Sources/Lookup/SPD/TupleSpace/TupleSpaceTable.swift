@@ -21,8 +21,8 @@
 //   in TupleMerge: a new rule joins the first existing tuple of its context, in walk order,
 //   whose lengths do not exceed its own and whose list for its masked key is shorter than
 //   `mergeLimit` (16); otherwise it opens (or joins) the tuple of its lengths rounded down
-//   to a coarse grid (IPv4 0/8/16/32), else to a fine one (multiples of 8), else its exact
-//   lengths. So rules share few tuples while lists stay bounded: 2.4–5.4 tuples probed per
+//   to a coarse grid (IPv4 0/8/16/32, IPv6 multiples of 32), else to a fine one (IPv4
+//   multiples of 8, IPv6 of 16), else its exact lengths. So rules share few tuples while lists stay bounded: 2.4–5.4 tuples probed per
 //   ClassBench lookup at 10k and 100k instead of 3.5–8.5 with the fine grid alone
 //   (callgrind, acl1_10k: 477 → 416 instructions per lookup; fw1_10k 660 → 441; ipc1_10k
 //   877 → 782), while 300 /24 sites under one /16 still get their own keys once the /16's
@@ -597,8 +597,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
         break
       }
       let head = UInt32(truncatingIfNeeded: entry)
-      let other = rules[Int(head)]
-      if entry >> 32 == fingerprint && other.sourceBits & tuple.sourceMask == source
+      if entry >> 32 == fingerprint, case let other = rules[Int(head)], other.sourceBits & tuple.sourceMask == source
         && other.destinationBits & tuple.destinationMask == destination {
         // Insert in rank order.
         if rule.rank < other.rank {
@@ -764,6 +763,8 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   private mutating func _growTable(_ t: Int) {
     let old = _tuples[t]
     let capacity = (old.tableMask + 1) * 2
+    // An entry's home comes from its 32-bit fingerprint (see `emptyEntry`).
+    precondition(capacity <= 1 << 32, "TupleSpaceIndex: a tuple table beyond 2^32 entries")
     let offset = _pool.count
     _pool.append(contentsOf: repeatElement(Self.emptyEntry, count: capacity))
     var grown = old

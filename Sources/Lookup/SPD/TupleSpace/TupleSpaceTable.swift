@@ -101,6 +101,9 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     /// out a flow's addresses: source mask in the high half, destination mask in the low.
     @usableFromInline var maskIPv4: UInt64
 
+    /// The tuple's classes as a slot records them (`_Link.placement`).
+    @usableFromInline var placement: UInt16 { UInt16(sourceClass) | UInt16(destinationClass) << 8 }
+
     @usableFromInline
     init(sourceClass: UInt8, destinationClass: UInt8, context: UInt8, tableOffset: Int, tableMask: Int) {
       sourceMask = IPAddress.mask(length: Int(sourceClass))
@@ -581,39 +584,28 @@ public struct TupleSpaceIndex: PolicySlotIndex {
       _next.append(contentsOf: repeatElement(_Link(next: Self.endOfList, placement: 0), count: Int(slot) + 1 - _next.count))
     }
     let t = _tupleID(for: rule, rules: rules)
-    _next[Int(slot)].placement = UInt16(_tuples[t].sourceClass) | UInt16(_tuples[t].destinationClass) << 8
+    _next[Int(slot)].placement = _tuples[t].placement
     if (_tuples[t].keys + 1) * 2 > _tuples[t].tableMask + 1 { _growTable(t) }
     let tuple = _tuples[t]
-    let hash = _hash(of: rule, in: tuple)
-    let fingerprint = Self._fingerprint(hash)
-    var i = Int(truncatingIfNeeded: hash) & tuple.tableMask
-    let source = rule.sourceBits & tuple.sourceMask, destination = rule.destinationBits & tuple.destinationMask
-    while true {
-      let entry = _pool[tuple.tableOffset + i]
-      if entry == Self.emptyEntry {  // a new key: a one-element list
-        _pool[tuple.tableOffset + i] = fingerprint << 32 | UInt64(slot)
-        _next[Int(slot)].next = Self.endOfList
-        _tuples[t].keys += 1
-        break
-      }
+    let (i, fingerprint) = _position(of: rule, in: tuple) { rules[Int($0)] }
+    let entry = _pool[tuple.tableOffset + i]
+    if entry == Self.emptyEntry {  // a new key: a one-element list
+      _pool[tuple.tableOffset + i] = fingerprint << 32 | UInt64(slot)
+      _next[Int(slot)].next = Self.endOfList
+      _tuples[t].keys += 1
+    } else {  // the key's list, in rank order
       let head = UInt32(truncatingIfNeeded: entry)
-      if entry >> 32 == fingerprint, case let other = rules[Int(head)], other.sourceBits & tuple.sourceMask == source
-        && other.destinationBits & tuple.destinationMask == destination {
-        // Insert in rank order.
-        if rule.rank < other.rank {
-          _next[Int(slot)].next = head
-          _pool[tuple.tableOffset + i] = fingerprint << 32 | UInt64(slot)
-        } else {
-          var previous = head
-          while _next[Int(previous)].next != Self.endOfList && rules[Int(_next[Int(previous)].next)].rank < rule.rank {
-            previous = _next[Int(previous)].next
-          }
-          _next[Int(slot)].next = _next[Int(previous)].next
-          _next[Int(previous)].next = slot
+      if rule.rank < rules[Int(head)].rank {
+        _next[Int(slot)].next = head
+        _pool[tuple.tableOffset + i] = fingerprint << 32 | UInt64(slot)
+      } else {
+        var previous = head
+        while _next[Int(previous)].next != Self.endOfList && rules[Int(_next[Int(previous)].next)].rank < rule.rank {
+          previous = _next[Int(previous)].next
         }
-        break
+        _next[Int(slot)].next = _next[Int(previous)].next
+        _next[Int(previous)].next = slot
       }
-      i = (i + 1) & tuple.tableMask
     }
     _tuples[t].rules += 1
     if rule.rank < _tuples[t].bestRank {
@@ -624,27 +616,13 @@ public struct TupleSpaceIndex: PolicySlotIndex {
 
   public mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: LineAlignedArray<PolicyRule>) {
     let placement = _next[Int(slot)].placement
-    let sourceClass = UInt8(truncatingIfNeeded: placement), destinationClass = UInt8(truncatingIfNeeded: placement >> 8)
-    guard let t = _tuples.firstIndex(where: {
-      $0.context == rule.context && $0.sourceClass == sourceClass && $0.destinationClass == destinationClass
-    }) else { preconditionFailure("TupleSpaceIndex.unlink: no tuple for the rule") }
+    guard let t = _tuples.firstIndex(where: { $0.context == rule.context && $0.placement == placement })
+    else { preconditionFailure("TupleSpaceIndex.unlink: no tuple for the rule") }
     let tuple = _tuples[t]
-    let source = rule.sourceBits & tuple.sourceMask, destination = rule.destinationBits & tuple.destinationMask
     // The slot itself may already hold a replacement rule: identify lists by `rule` for it.
-    func maskedKey(_ s: UInt32) -> (UInt128, UInt128) {
-      let r = s == slot ? rule : rules[Int(s)]
-      return (r.sourceBits & tuple.sourceMask, r.destinationBits & tuple.destinationMask)
-    }
-    let hash = _hash(of: rule, in: tuple)
-    var i = Int(truncatingIfNeeded: hash) & tuple.tableMask
-    while true {
-      let entry = _pool[tuple.tableOffset + i]
-      precondition(entry != Self.emptyEntry, "TupleSpaceIndex.unlink: key not found")
-      // Fingerprint first: another key's head rule is not read.
-      if entry &>> 32 == Self._fingerprint(hash) && maskedKey(UInt32(truncatingIfNeeded: entry)) == (source, destination) { break }
-      i = (i + 1) & tuple.tableMask
-    }
+    let i = _position(of: rule, in: tuple) { $0 == slot ? rule : rules[Int($0)] }.position
     let entry = _pool[tuple.tableOffset + i]
+    precondition(entry != Self.emptyEntry, "TupleSpaceIndex.unlink: key not found")
     let head = UInt32(truncatingIfNeeded: entry)
     if head == slot {
       let successor = _next[Int(slot)].next
@@ -704,11 +682,10 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     let coarse = ipv6 ? (rule.sourceLength & ~31, rule.destinationLength & ~31)
                       : (Self._coarseIPv4(rule.sourceLength), Self._coarseIPv4(rule.destinationLength))
     let fine = classes(of: rule)
-    for (sourceClass, destinationClass) in [coarse, fine] {
-      // An existing one was a candidate above, and full.
-      if _tuple(context: rule.context, sourceClass, destinationClass) == nil {
-        return _addTuple(rule.context, sourceClass, destinationClass)
-      }
+    // An existing one was a candidate above, and full.
+    if _tuple(context: rule.context, coarse.0, coarse.1) == nil { return _addTuple(rule.context, coarse.0, coarse.1) }
+    if _tuple(context: rule.context, fine.source, fine.destination) == nil {
+      return _addTuple(rule.context, fine.source, fine.destination)
     }
     return _tuple(context: rule.context, rule.sourceLength, rule.destinationLength)
       ?? _addTuple(rule.context, rule.sourceLength, rule.destinationLength)
@@ -727,24 +704,32 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// The number of rules (up to `limit`) in tuple `t`'s list for `rule`'s masked key.
   private func _listLength(_ t: Int, of rule: PolicyRule, limit: Int, rules: LineAlignedArray<PolicyRule>) -> Int {
     let tuple = _tuples[t]
+    let entry = _pool[tuple.tableOffset + _position(of: rule, in: tuple) { rules[Int($0)] }.position]
+    var length = 0
+    var slot = entry == Self.emptyEntry ? Self.endOfList : UInt32(truncatingIfNeeded: entry)
+    while slot != Self.endOfList && length < limit {
+      length += 1
+      slot = _next[Int(slot)].next
+    }
+    return length
+  }
+
+  /// Where `rule`'s masked key is in `tuple`'s table: the position of its entry, or of the
+  /// empty entry that ends its probe (the key is absent); and the key's fingerprint.
+  /// Fingerprints are compared first, so a head rule is read (a cache miss in a large table)
+  /// only for an entry that may be the key's; `headRule` gives a listed slot's rule.
+  private func _position(of rule: PolicyRule, in tuple: _Tuple,
+                         headRule: (UInt32) -> PolicyRule) -> (position: Int, fingerprint: UInt64) {
     let source = rule.sourceBits & tuple.sourceMask, destination = rule.destinationBits & tuple.destinationMask
     let hash = _hash(of: rule, in: tuple)
+    let fingerprint = Self._fingerprint(hash)
     var i = Int(truncatingIfNeeded: hash) & tuple.tableMask
     while true {
       let entry = _pool[tuple.tableOffset + i]
-      if entry == Self.emptyEntry { return 0 }
-      // The fingerprint first: a head rule is read (a cache miss in a large table) only
-      // for an entry that may be the key's.
-      if entry &>> 32 == Self._fingerprint(hash),
-         case let head = rules[Int(UInt32(truncatingIfNeeded: entry))],
+      if entry == Self.emptyEntry { return (i, fingerprint) }
+      if entry &>> 32 == fingerprint, case let head = headRule(UInt32(truncatingIfNeeded: entry)),
          head.sourceBits & tuple.sourceMask == source && head.destinationBits & tuple.destinationMask == destination {
-        var length = 0
-        var slot = UInt32(truncatingIfNeeded: entry)
-        while slot != Self.endOfList && length < limit {
-          length += 1
-          slot = _next[Int(slot)].next
-        }
-        return length
+        return (i, fingerprint)
       }
       i = (i + 1) & tuple.tableMask
     }
@@ -903,7 +888,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
             fits = classes(of: rule) == (tuple.sourceClass, tuple.destinationClass)
           }
           precondition(rule.context == tuple.context && fits, "rule in the wrong tuple")
-          precondition(_next[Int(slot)].placement == UInt16(tuple.sourceClass) | UInt16(tuple.destinationClass) << 8,
+          precondition(_next[Int(slot)].placement == tuple.placement,
                        "slot's recorded placement differs from its tuple")
           precondition(rule.sourceBits & tuple.sourceMask == rules[Int(head)].sourceBits & tuple.sourceMask
                        && rule.destinationBits & tuple.destinationMask == rules[Int(head)].destinationBits & tuple.destinationMask,

@@ -147,6 +147,26 @@ struct FlowCacheTests {
     for key in flows { #expect(cache.lookup(key).index == better) }
   }
 
+  /// Generation stamps are 16 bits: 65,535 changes bring the generation back to a value an
+  /// old entry carries. The wrap must forget every entry, or that entry — computed before a
+  /// policy that now matches its flow — would be served as current.
+  @Test func aWrappedGenerationServesNoOldAnswer() throws {
+    let configuration = try FlowCacheConfiguration(capacity: 64, associativity: 4, invalidation: .generation)
+    let cache = FlowCache(base: LinearPolicyTable(), configuration: configuration)
+    let key = flow("10.0.0.1", "1.1.1.1")
+    #expect(!cache.lookup(key).matched)  // cached: no match, in the first generation
+    let matching = try cache.insert(Policy(selector: selector("10.0.0.0/8", "0.0.0.0/0"), priority: 10, direction: .out))
+    let unrelated = Policy(selector: selector("172.16.0.0/12", "0.0.0.0/0"), priority: 10, direction: .out)
+    for _ in 0..<(65_534 / 2) {
+      let id = try cache.insert(unrelated)
+      try cache.remove(id)
+    }
+    // 65,535 changes since the entry was computed: a generation counter without the wrap's
+    // flush would now equal the entry's stamp.
+    #expect(cache.lookup(key).index == matching)
+    #expect(cache.counters.invalidations >= 65_535)
+  }
+
   @Test(arguments: CacheReplacement.allCases)
   func floodsStayWithinTheConfiguredSize(replacement: CacheReplacement) throws {
     let configuration = try FlowCacheConfiguration(capacity: 512, associativity: 4, replacement: replacement,

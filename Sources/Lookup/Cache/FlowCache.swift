@@ -30,15 +30,19 @@ import CLookupSupport
 //   invalidates before returning, so no stale answer is ever visible.
 //
 // Layout
-//   Line-aligned arrays. Per way a small record — 32-bit tag (hash bits, 0 = empty), 32-bit
-//   generation stamp, the answer: 16 bytes for an SPD answer, so a 4-way set's records are
-//   one 64-byte line. Per way the key, packed as `CacheKeyWords` so that a hit hashes and
+//   Line-aligned arrays. Per way a small record — 32-bit tag (hash bits, 0 = empty), 16-bit
+//   generation stamp, 16-bit use (LRU's use stamp, CLOCK's reference bit), the answer: 16
+//   bytes for an SPD answer, so a 4-way set's records are one 64-byte line, and a hit records
+//   its use in the line it has just read. Per way the key, packed as `CacheKeyWords` so that a hit hashes and
 //   compares plain words with no per-field work: a 32-byte head (two per line) that is the
 //   whole key when it fits — an IPv4 flow, with every other field — and a 32-byte tail in a
 //   second array, written and read only for keys that need it (IPv6 addresses). An IPv4 hit
 //   thus hashes two products and compares four words, and a 4-way set's keys are two lines.
-//   A further array of 32-bit use stamps serves LRU, CLOCK and idle timeout (written on a
-//   hit, read only when choosing a victim). The hash is keyed by 8 random words per cache
+//   Idle timeout keeps a further array of 32-bit logical times (written on a hit, read to
+//   test expiry). LRU's stamps are the low 16 bits of a per-cache use counter: exact
+//   while a set's ways were all used within the last 65,535 lookups (an older way may then
+//   look recent — the approximation hardware caches make too; in a separate 32-bit array the
+//   stamp cost a hit a third line, 8.8 → ? ns in L2, 17.9 → ? beyond it). The hash is keyed by 8 random words per cache
 //   (`CacheHashKeys`): independent 64×64→128-bit products (two for a head, two more for a
 //   tail), summed, so it costs about one multiply's latency and crafted flows cannot aim at
 //   one set without the seed. A single lookup prefetches the set's head lines while its
@@ -54,7 +58,8 @@ import CLookupSupport
 //   base can overlap their misses too) before inserting them in order.
 //
 // Memory
-//   Fixed at creation: `capacity` × (record + key + 4-byte use stamp), never grown — a flood
+//   Fixed at creation: `capacity` × (record + key, + 4 bytes of logical time with idle
+//   timeout), never grown — a flood
 //   of distinct flows only evicts.
 //
 // Good at / bad at
@@ -149,19 +154,23 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   public typealias EntryID = Base.EntryID
 
   /// The small per-way part of an entry, kept apart from the keys so that a set's tags,
-  /// stamps and answers share one cache line (4 ways of an 8-byte answer: 64 bytes).
+  /// stamps, uses and answers share one cache line (4 ways of an 8-byte answer: 64 bytes),
+  /// the line a hit reads anyway: recording the use (LRU, CLOCK) writes no other line.
   @usableFromInline
   struct _Meta {
     /// The low 32 bits of the key's hash with bit 0 set; 0 = empty way.
     @usableFromInline var tag: UInt32
-    /// The generation the answer was computed in (low 32 bits; see `_bumpGeneration`).
-    @usableFromInline var stamp: UInt32
+    /// The generation the answer was computed in (see `_bumpGeneration`).
+    @usableFromInline var stamp: UInt16
+    /// The last use: the low 16 bits of the use counter (LRU) or the reference bit (CLOCK).
+    @usableFromInline var used: UInt16
     @usableFromInline var answer: Result
 
     @inlinable
-    init(tag: UInt32, stamp: UInt32, answer: Result) {
+    init(tag: UInt32, stamp: UInt16, used: UInt16, answer: Result) {
       self.tag = tag
       self.stamp = stamp
+      self.used = used
       self.answer = answer
     }
   }
@@ -184,8 +193,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   @usableFromInline
   struct _State {
     @usableFromInline var counters = FlowCacheCounters()
-    @usableFromInline var generation: UInt32 = 1
-    @usableFromInline var useCounter: UInt32 = 0
+    @usableFromInline var generation: UInt16 = 1
+    @usableFromInline var useCounter: UInt16 = 0
     /// Ways holding an entry (so that a change to an empty cache scans nothing).
     @usableFromInline var live = 0
     @usableFromInline var now: UInt32 = 0
@@ -201,7 +210,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   @usableFromInline let _heads: UnsafeMutablePointer<CacheKeyHalf>
   /// The keys' tails, one per way; meaningful where the head is and says it has a tail.
   @usableFromInline let _tails: UnsafeMutablePointer<CacheKeyHalf>
-  /// Last use per way: a use counter (LRU), the reference bit (CLOCK) or logical time (idle).
+  /// Last use per way in logical time, for `.idleTimeout` only (LRU and CLOCK keep theirs in
+  /// `_Meta.used`); one element otherwise.
   @usableFromInline let _used: UnsafeMutablePointer<UInt32>
   /// CLOCK hands, one per set.
   @usableFromInline let _hands: UnsafeMutablePointer<UInt8>
@@ -230,8 +240,9 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
                                                      count: capacity * MemoryLayout<_Meta>.stride)
     _heads = Self._allocate(CacheKeyHalf.self, capacity)
     _tails = Self._allocate(CacheKeyHalf.self, capacity)
-    _used = Self._allocate(UInt32.self, capacity)
-    _used.initialize(repeating: 0, count: capacity)
+    let timed = configuration.replacement == .idleTimeout ? capacity : 1
+    _used = Self._allocate(UInt32.self, timed)
+    _used.initialize(repeating: 0, count: timed)
     _hands = .allocate(capacity: _setMask + 1)
     _hands.initialize(repeating: 0, count: _setMask + 1)
     _state = .allocate(capacity: 1)
@@ -521,8 +532,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     case .directMapped: break
     case .lru:
       _state.pointee.useCounter &+= 1
-      _used[i] = _state.pointee.useCounter
-    case .clock: _used[i] = 1
+      _meta[i].used = _state.pointee.useCounter
+    case .clock: _meta[i].used = 1
     case .idleTimeout: _used[i] = _state.pointee.now
     }
   }
@@ -536,7 +547,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       _state.pointee.live &+= occupied ? 0 : 1
       _heads[first] = words.head
       if words.hasTail { _tails[first] = words.tail }
-      _meta[first] = _Meta(tag: tag, stamp: _state.pointee.generation, answer: answer)
+      _meta[first] = _Meta(tag: tag, stamp: _state.pointee.generation, used: 0, answer: answer)
       _state.pointee.counters.inserts &+= 1
       return
     }
@@ -550,24 +561,26 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       case .directMapped:
         victim = first
       case .lru:
-        // The oldest way: the largest age (use counter minus stamp, wrapping).
+        // The oldest way: the largest age (use counter minus stamp, wrapping at 16 bits: exact
+        // while the set's ways were all used within the last 65,535 lookups through the
+        // cache; a way idle longer may look recent and be kept one round too long).
         let now = _state.pointee.useCounter
         victim = first
-        var oldest = now &- _used[first]
-        for way in 1..<_ways where now &- _used[first + way] > oldest {
+        var oldest = now &- _meta[first].used
+        for way in 1..<_ways where now &- _meta[first + way].used > oldest {
           victim = first + way
-          oldest = now &- _used[victim]
+          oldest = now &- _meta[victim].used
         }
       case .clock:
         let set = first / _ways
         while true {
           let i = first + Int(_hands[set])
           _hands[set] = UInt8((Int(_hands[set]) + 1) % _ways)
-          if _used[i] == 0 {
+          if _meta[i].used == 0 {
             victim = i
             break
           }
-          _used[i] = 0
+          _meta[i].used = 0
         }
       case .idleTimeout:
         for way in 0..<_ways where _state.pointee.now &- _used[first + way] > configuration.idleTimeout {
@@ -583,7 +596,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     }
     _heads[victim] = words.head
     if words.hasTail { _tails[victim] = words.tail }
-    _meta[victim] = _Meta(tag: tag, stamp: _state.pointee.generation, answer: answer)
+    _meta[victim] = _Meta(tag: tag, stamp: _state.pointee.generation, used: 0, answer: answer)
     _state.pointee.live &+= 1
     _touch(victim)
     _state.pointee.counters.inserts += 1
@@ -654,9 +667,9 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     _invalidateWays { _ in true }
   }
 
-  /// Starts a new generation. Stamps keep the generation's low 32 bits, so when the counter
-  /// wraps every entry is forgotten first: no entry can ever match a generation it was not
-  /// computed in.
+  /// Starts a new generation. Stamps are 16 bits, so when the counter wraps (every 65,535
+  /// changes in generation mode) every entry is forgotten first: no entry can ever match a
+  /// generation it was not computed in.
   @usableFromInline
   func _bumpGeneration() {
     _state.pointee.generation &+= 1
@@ -739,7 +752,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   /// The cache's own bytes: tags/stamps/answers, keys, use stamps and hands, fixed at creation.
   public var cacheBytes: Int {
-    configuration.capacity * (MemoryLayout<_Meta>.stride + 2 * MemoryLayout<CacheKeyHalf>.stride + MemoryLayout<UInt32>.stride)
+    configuration.capacity * (MemoryLayout<_Meta>.stride + 2 * MemoryLayout<CacheKeyHalf>.stride)
+      + (configuration.replacement == .idleTimeout ? configuration.capacity : 1) * MemoryLayout<UInt32>.stride
       + (_setMask + 1)
   }
 

@@ -345,11 +345,15 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   @inlinable @inline(__always)
   static func _scanIPv4(from head: UInt32, key: FlowKey, source: UInt64, destination: UInt64, context: UInt8,
                         rules: PolicyRules, next: UnsafeBufferPointer<_Link>, best: inout PolicyMatchCandidate) {
+    // Every rule of a tuple has the tuple's context: it is not checked again.
     var slot = head
     while slot != endOfList {
-      let rank = rules[slot].rank
+      let rule = rules.hot.baseAddress! + Int(slot)
+      let rank = rule.pointee.rank
       if rank >= best.rank { return }
-      if rules.matchesIPv4(slot, key, source: source, destination: destination, context: context) {
+      if rule.pointee.matchesIPv4Addresses(source: source, destination: destination)
+        && rule.pointee.matchesPortsProtocolAndDSCP(key)
+        && (rule.pointee.flags & PolicyRule.Flags.needsExtras != 0 ? rules.extras[Int(slot)].matches(key) : key.interfaceID == 0) {
         best = PolicyMatchCandidate(rank: rank, slot: slot)
         return
       }

@@ -120,6 +120,37 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
     _storage.count = count + 1
   }
 
+  /// Appends `n` copies of `element`, growing the storage by at least a quarter when it must.
+  @inlinable
+  public mutating func append(repeating element: Element, count n: Int) {
+    precondition(n >= 0, "LineAlignedArray: negative count")
+    let count = _storage.count
+    if count + n > _storage.capacity {
+      _makeUnique(capacity: Swift.max(count + n, count + Swift.max(64, count / 4)))
+    } else {
+      _makeUnique(capacity: _storage.capacity)
+    }
+    (_storage.elements + count).initialize(repeating: element, count: n)
+    _storage.count = count + n
+  }
+
+  /// Appends the elements of a collection, in order.
+  @inlinable
+  public mutating func append<C: Collection>(contentsOf elements: C) where C.Element == Element {
+    let count = _storage.count, n = elements.count
+    if count + n > _storage.capacity {
+      _makeUnique(capacity: Swift.max(count + n, count + Swift.max(64, count / 4)))
+    } else {
+      _makeUnique(capacity: _storage.capacity)
+    }
+    var position = _storage.elements + count
+    for element in elements {
+      position.initialize(to: element)
+      position += 1
+    }
+    _storage.count = count + n
+  }
+
   /// Ensures room for `minimumCapacity` elements without another reallocation.
   @inlinable
   public mutating func reserveCapacity(_ minimumCapacity: Int) {

@@ -136,11 +136,11 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// tuple's best rank re-sorts them (there are tens, not thousands).
   @usableFromInline internal var _tuples: [_Tuple] = []
   /// All tuple tables, back to back (see the file comment).
-  @usableFromInline internal var _pool: [UInt64] = []
+  @usableFromInline internal var _pool = LineAlignedArray<UInt64>()
   @usableFromInline internal var _poolGarbage = 0
   /// Per slot: the next slot of its list and the tuple holding it.
   @usableFromInline
-  internal struct _Link: Sendable {
+  internal struct _Link: Sendable, BitwiseCopyable {
     /// The next slot of the slot's list (rank order), or `endOfList`.
     @usableFromInline var next: UInt32
     /// The classes of the tuple holding the slot (source | destination << 8): with merging,
@@ -156,7 +156,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   }
 
   /// For each slot, its list link and placement.
-  @usableFromInline internal var _next: [_Link] = []
+  @usableFromInline internal var _next = LineAlignedArray<_Link>()
   /// The tuples of context c are `_tuples[_orderStart[c] ..< _orderStart[c + 1]]`.
   @usableFromInline internal var _orderStart: [Int32] = Array(repeating: 0, count: PolicyRule.contextCount + 1)
   @usableFromInline internal let _seed: UInt64
@@ -585,7 +585,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   public mutating func link(_ slot: UInt32, rules: LineAlignedArray<PolicyRule>) {
     let rule = rules[Int(slot)]
     if _next.count <= Int(slot) {
-      _next.append(contentsOf: repeatElement(_Link(next: Self.endOfList, placement: 0), count: Int(slot) + 1 - _next.count))
+      _next.append(repeating: _Link(next: Self.endOfList, placement: 0), count: Int(slot) + 1 - _next.count)
     }
     let t = _tupleID(for: rule, rules: rules)
     _next[Int(slot)].placement = _tuples[t].placement
@@ -744,7 +744,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     let capacity = 8
     _tuples.append(_Tuple(sourceClass: sourceClass, destinationClass: destinationClass, context: context,
                           tableOffset: _pool.count, tableMask: capacity - 1))
-    _pool.append(contentsOf: repeatElement(Self.emptyEntry, count: capacity))
+    _pool.append(repeating: Self.emptyEntry, count: capacity)
     return _tuples.count - 1
   }
 
@@ -755,7 +755,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     // An entry's home comes from its 32-bit fingerprint (see `emptyEntry`).
     precondition(capacity <= 1 << 32, "TupleSpaceIndex: a tuple table beyond 2^32 entries")
     let offset = _pool.count
-    _pool.append(contentsOf: repeatElement(Self.emptyEntry, count: capacity))
+    _pool.append(repeating: Self.emptyEntry, count: capacity)
     var grown = old
     grown.tableOffset = offset
     grown.tableMask = capacity - 1
@@ -774,7 +774,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
 
   /// Copies every live table into a fresh pool, dropping the holes.
   private mutating func _compactPool() {
-    var pool: [UInt64] = []
+    var pool = LineAlignedArray<UInt64>()
     pool.reserveCapacity(_pool.count - _poolGarbage)
     for t in _tuples.indices {
       let offset = pool.count

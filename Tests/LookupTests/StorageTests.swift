@@ -1,5 +1,5 @@
 import Testing
-import Lookup
+@testable import Lookup
 
 @Suite("Storage and control-path hash sets")
 struct StorageTests {
@@ -28,6 +28,27 @@ struct StorageTests {
       #expect((set.find(hash: hash(probe)) { $0 == probe } != nil) == model.contains(probe))
     }
     #expect(Set(set.slots) == model && set.count == model.count)
+  }
+
+  /// The registry's index set stores a permutation of the policy index as its hash bits, so
+  /// a find needs no record read to confirm the slot: distinct indexes must give distinct
+  /// bits (kernel-style indexes, 8 apart, and random ones), and the home buckets must spread.
+  @Test func indexHashIsAPermutationThatSpreads() {
+    var generator = SplitMix64(seed: 5)
+    for seed: UInt64 in [0, 0x9E37_79B9_7F4A_7C15, generator.next()] {
+      var stored = Set<UInt64>(), buckets = Set<UInt64>()
+      for i in 0..<(1 << 18) {
+        let index = UInt32(i) &* 8 &+ 1
+        let bits = PolicyRegistry.indexHash(index, seed: seed)
+        stored.insert(bits)
+        buckets.insert(bits >> 32 & (1 << 19 - 1))
+      }
+      let random = (0..<(1 << 18)).map { _ in UInt32(truncatingIfNeeded: generator.next()) }
+      for index in Set(random) { stored.insert(PolicyRegistry.indexHash(index, seed: seed)) }
+      #expect(stored.count == (1 << 18) + Set(random).subtracting((0..<(1 << 18)).map { UInt32($0) &* 8 &+ 1 }).count)
+      // 2^18 keys in 2^19 buckets: about 2^19 · (1 − e^(−1/2)) ≈ 206,000 distinct homes.
+      #expect(buckets.count > 195_000, "indexes 8 apart crowd \(buckets.count) buckets")
+    }
   }
 
   /// The SPD's rule records start on a cache line, so each 64-byte rule is exactly one line.

@@ -81,6 +81,16 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
     _storage.count = count
   }
 
+  /// `count` elements written by `initializer` into uninitialised, line-aligned storage
+  /// (it must initialise all of them).
+  @inlinable
+  public init(unsafeUninitializedCount count: Int, initializingWith initializer: (UnsafeMutablePointer<Element>) -> Void) {
+    precondition(count >= 0, "LineAlignedArray: negative count")
+    _storage = _Storage(capacity: count)
+    initializer(_storage.elements)
+    _storage.count = count
+  }
+
   /// The elements of a sequence, in order.
   @inlinable
   public init<S: Sequence>(_ elements: S) where S.Element == Element {
@@ -102,10 +112,25 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
     }
     set {
       precondition(position >= 0 && position < _storage.count, "LineAlignedArray: index out of range")
-      _makeUnique(capacity: _storage.capacity)
+      _makeUniqueKeepingCapacity()
       _storage.elements[position] = newValue
     }
+    // In place: `a[i].field = x` writes the field, not a copy of the whole element.
+    _modify {
+      precondition(position >= 0 && position < _storage.count, "LineAlignedArray: index out of range")
+      _makeUniqueKeepingCapacity()
+      yield &_storage.elements[position]
+    }
   }
+
+  /// Copies the storage if it is shared (the uniqueness test inline, the copy out of line).
+  @inlinable @inline(__always)
+  mutating func _makeUniqueKeepingCapacity() {
+    if _slowPath(!isKnownUniquelyReferenced(&_storage)) { _copyStorage() }
+  }
+
+  @inlinable @inline(never)
+  mutating func _copyStorage() { _storage = _storage.copy(capacity: _storage.capacity) }
 
   /// Appends an element, growing the storage by a quarter (at least 64 elements) when full.
   @inlinable
@@ -166,6 +191,16 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
   public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
     try withExtendedLifetime(_storage) {
       try body(UnsafeBufferPointer(start: _storage.elements, count: _storage.count))
+    }
+  }
+
+  /// Calls `body` with the elements' storage, made unique first: for a mutation that writes
+  /// many elements, one uniqueness check instead of one per element written.
+  @inlinable
+  public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Element>) throws -> R) rethrows -> R {
+    _makeUniqueKeepingCapacity()
+    return try withExtendedLifetime(_storage) {
+      try body(UnsafeMutableBufferPointer(start: _storage.elements, count: _storage.count))
     }
   }
 

@@ -70,7 +70,9 @@ public struct PolicyRegistry: Sendable {
   @inlinable
   public func slot(forIndex index: UInt32) -> UInt32? {
     guard index != 0 else { return nil }
-    return _byIndex.find(hash: SeededHash.mix(_byIndex.seed, UInt64(index))) { extras[Int($0)].index == index }
+    // The stored hash bits are a permutation of the index: equal bits are the same index,
+    // so the slot is found without reading its extras (a cache miss in a large registry).
+    return _byIndex.find(hash: Self.indexHash(index, seed: _byIndex.seed)) { _ in true }
   }
 
   /// The full policy in a slot.
@@ -157,11 +159,30 @@ public struct PolicyRegistry: Sendable {
     // Most policies have no templates: skip the dictionary then.
     let template = _templates.isEmpty ? [] : _templates.removeValue(forKey: slot) ?? []
     _byIdentity.remove(slot, hash: Self.identityHash(rule, extra, seed: _byIdentity.seed))
-    _byIndex.remove(slot, hash: SeededHash.mix(_byIndex.seed, UInt64(index)))
+    _byIndex.remove(slot, hash: Self.indexHash(index, seed: _byIndex.seed))
     extras[Int(slot)].index = 0
     _freeSlots.append(slot)
     count -= 1
     return (slot, rule, extra, template)
+  }
+
+  /// The `_byIndex` hash of a policy index: a seeded *permutation* of the 32-bit index in
+  /// the high half (the half `SlotHashSet` stores and takes the home bucket from), so two
+  /// entries' stored bits are equal exactly when their indexes are. Each step — xor with a
+  /// secret, multiply by an odd secret, xor-shift, multiply by an odd constant — is
+  /// invertible; the last three are Wellons' `lowbias32` mixer, so every bit of the index
+  /// moves the home bucket. Unseeded, crafted indexes could aim at one bucket run; with the
+  /// per-registry secrets they cannot.
+  @usableFromInline @inline(__always)
+  static func indexHash(_ index: UInt32, seed: UInt64) -> UInt64 {
+    var x = index ^ UInt32(truncatingIfNeeded: seed)
+    x = x &* (UInt32(truncatingIfNeeded: seed &>> 32) | 1)
+    x ^= x &>> 16
+    x = x &* 0x7FEB_352D
+    x ^= x &>> 15
+    x = x &* 0x846C_A68B
+    x ^= x &>> 16
+    return UInt64(x) &<< 32
   }
 
   // MARK: Identity
@@ -250,7 +271,7 @@ public struct PolicyRegistry: Sendable {
     }
     if !templates.isEmpty { _templates[slot] = templates }
     _byIdentity.insert(slot, hash: new.identityHash)
-    _byIndex.insert(slot, hash: SeededHash.mix(_byIndex.seed, UInt64(extra.index)))
+    _byIndex.insert(slot, hash: Self.indexHash(extra.index, seed: _byIndex.seed))
     count += 1
     return slot
   }

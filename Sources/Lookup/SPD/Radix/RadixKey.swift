@@ -1,6 +1,6 @@
 /// Key arithmetic on left-aligned prefixes of `Bits` (UInt32 for IPv4, UInt128 for IPv6).
 @usableFromInline
-enum RadixKey<Bits: FixedWidthInteger & UnsignedInteger & Sendable> {
+enum RadixKey<Bits: FixedWidthInteger & UnsignedInteger & Sendable & BitwiseCopyable> {
   /// The family's bits of a left-aligned 128-bit address (`IPAddress`).
   @inlinable @inline(__always)
   static func bits(_ address: UInt128) -> Bits {

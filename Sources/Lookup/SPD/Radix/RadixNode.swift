@@ -1,6 +1,6 @@
 /// What a pool entry of a `RadixForest` is.
 @usableFromInline
-enum RadixNodeKind: UInt8, Sendable {
+enum RadixNodeKind: UInt8, Sendable, BitwiseCopyable {
   /// On the free list (`child0` links to the next free node).
   case free
   /// A node of a destination trie; `payload` is the root of its source trie.
@@ -17,7 +17,7 @@ enum RadixNodeKind: UInt8, Sendable {
 /// `b`. A node exists because it carries something (`payload`) or because two subtrees
 /// diverge below it (a branch node, two children); nothing else stays in a trie.
 @usableFromInline
-struct RadixNode<Bits: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable {
+struct RadixNode<Bits: FixedWidthInteger & UnsignedInteger & Sendable & BitwiseCopyable>: Sendable, BitwiseCopyable {
   @usableFromInline var prefix: Bits
   @usableFromInline var child0: UInt32
   @usableFromInline var child1: UInt32

@@ -1,6 +1,6 @@
 /// The tries of one address family: per context byte, a destination trie whose nodes hold
 /// source tries whose nodes hold rank-ordered slot lists. `RadixIndex` keeps one forest with
-/// 32-bit keys (IPv4) and one with 128-bit keys (IPv6), so IPv4 nodes are 28 bytes.
+/// 32-bit keys (IPv4) and one with 128-bit keys (IPv6), so IPv4 nodes are 32 bytes.
 ///
 /// All nodes of all tries live in one pool (`_nodes`, indexed by `UInt32`, freed nodes on a
 /// free list); all slot lists in one `RadixSlotLists`. The forest is copied depth-first into

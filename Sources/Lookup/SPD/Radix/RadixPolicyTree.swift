@@ -58,12 +58,13 @@
 //   15–30 % of a lookup.
 //
 // Memory
-//   Nodes are plain structs in one pool per family (28 bytes with IPv4 keys, 48 with IPv6:
-//   prefix, two children, payload, cached minimum, parent, length, list class, kind),
-//   linked by 32-bit indexes, freed nodes reused from a free list; pools grow by a quarter,
-//   not by doubling. A trie with k distinct prefixes has fewer than 2k nodes, so at most
-//   about 4 nodes per policy; the ClassBench 100k sets need about 3 (75–85 bytes per policy
-//   with slack). A one-policy list is kept in its node (no list word: most lists at 100k
+//   Nodes are plain structs in one pool per family (32 bytes with IPv4 keys — 27 of fields,
+//   padded so that no node straddles two cache lines — and 48 with IPv6: prefix, two
+//   children, payload, cached minimum, parent, length, list class, kind), linked by 32-bit
+//   indexes, freed nodes reused from a free list; pools grow by a quarter, not by doubling,
+//   on transparent huge pages from 2 MiB. A trie with k distinct prefixes has fewer than 2k
+//   nodes, so at most about 4 nodes per policy; the ClassBench 100k sets need about 3
+//   (85–100 bytes per policy with slack). A one-policy list is kept in its node (no list word: most lists at 100k
 //   policies, and a lookup or removal there reads one line less); longer slot lists are
 //   power-of-two runs in one shared array. Nodes cache the minimum *priority* rather than the full 16-byte rank:
 //   it bounds every rank in the subtree from below and keeps IPv4 nodes small. The holder

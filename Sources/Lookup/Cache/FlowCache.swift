@@ -537,7 +537,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     case .lru:
       _state.pointee.useCounter &+= 1
       _meta[i].used = _state.pointee.useCounter
-    case .clock: _meta[i].used = 1
+    case .clock:  // set only when clear: a hot entry's hits store nothing
+      if _meta[i].used == 0 { _meta[i].used = 1 }
     case .idleTimeout: _used[i] = _state.pointee.now
     }
   }

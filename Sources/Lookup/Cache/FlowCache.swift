@@ -39,9 +39,10 @@ import CLookupSupport
 //   second array, written and read only for keys that need it (IPv6 addresses). An IPv4 hit
 //   thus hashes two products and compares four words, and a 4-way set's keys are two lines.
 //   Idle timeout keeps a further array of 32-bit logical times (written on a hit, read to
-//   test expiry). LRU's stamps are the low 16 bits of a per-cache use counter: exact
-//   while a set's ways were all used within the last 65,535 lookups (an older way may then
-//   look recent — the approximation hardware caches make too). In a separate 32-bit array the
+//   test expiry). LRU's stamps are the low 16 bits of a per-cache use counter (one
+//   tick per hit or insert): exact while a set's ways were all used within the last 65,535
+//   ticks (an older way may then look recent and outlive one eviction it should have taken —
+//   an approximation, as hardware caches' pseudo-LRU is). In a separate 32-bit array the
 //   stamp cost a hit and a miss a third line: with it in the record, 4-way LRU beyond L2
 //   (65,536 entries, ~12,700 flows) went from 13.7–13.9 to 13.3–13.5 ns per hit and from
 //   25.5–26.4 to 22.5–24.5 ns of miss overhead; L2-sized, no change (8.7–8.9 ns: there the
@@ -567,8 +568,8 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
         victim = first
       case .lru:
         // The oldest way: the largest age (use counter minus stamp, wrapping at 16 bits: exact
-        // while the set's ways were all used within the last 65,535 lookups through the
-        // cache; a way idle longer may look recent and be kept one round too long).
+        // while the set's ways were all used within the last 65,535 hits and inserts; a way
+        // idle longer may look recent and be kept one round too long).
         let now = _state.pointee.useCounter
         victim = first
         var oldest = now &- _meta[first].used

@@ -108,3 +108,59 @@ func machineDescription() -> String {
   let cores = ProcessInfo.processInfo.activeProcessorCount
   return "\(cpu), \(cores) cores, load \(load), \(isOptimizedBuild ? "release" : "DEBUG (figures not meaningful)") build"
 }
+
+/// How busy the host was, probed beside the figures it qualifies. A shared machine's
+/// neighbours change a figure by up to 2× from one hour to the next; the load average inside
+/// the VM does not show it (it counts this VM's threads only). Two short dependent chains do:
+/// loads through a random cycle over 16 MiB (beyond the private caches and most of a shared
+/// L3 — the memory a 100k-policy structure lives in, so neighbours thrashing the L3 slow it
+/// here first) and multiplies (CPU time taken away, clock changes). Figures measured next to
+/// a high probe should be read as from a busy host. About 0.1 s.
+struct MachineProbe {
+  /// Nanoseconds per load in the pointer chase.
+  var loadNanoseconds: Double
+  /// Nanoseconds per step of a dependent multiply, shift and xor chain.
+  var multiplyNanoseconds: Double
+
+  static let chaseBytes = 16 << 20
+
+  static func measure() -> MachineProbe {
+    // One pointer per 64-byte line, the lines linked in one random cycle (Sattolo's
+    // shuffle), so each load's address comes from the previous load and no prefetcher can
+    // guess it.
+    let lines = chaseBytes / 64
+    let step = 64 / MemoryLayout<Int>.stride
+    let table = UnsafeMutablePointer<Int>.allocate(capacity: lines * step)
+    defer { table.deallocate() }
+    var order = Array(0..<lines)
+    var generator = SplitMix64(seed: 0x5EED)
+    for i in stride(from: lines - 1, to: 0, by: -1) { order.swapAt(i, Int(generator.next() % UInt64(i))) }
+    for i in 0..<lines { table[order[i] * step] = order[(i + 1) % lines] * step }
+    var position = 0
+    for _ in 0..<lines { position = table[position] }  // one lap to warm what fits
+    let steps = 1 << 19
+    var start = monotonicNanoseconds()
+    for _ in 0..<steps { position = table[position] }
+    let load = Double(monotonicNanoseconds() - start) / Double(steps)
+    var x = UInt64(truncatingIfNeeded: position) | 1
+    let multiplies = 1 << 24
+    start = monotonicNanoseconds()
+    // A shift and xor between the multiplies, so the optimiser cannot fold the chain.
+    for _ in 0..<multiplies { x = (x ^ x &>> 29) &* 0x9E37_79B9_7F4A_7C15 }
+    let multiply = Double(monotonicNanoseconds() - start) / Double(multiplies)
+    measurementSink &+= UInt32(truncatingIfNeeded: x)
+    return MachineProbe(loadNanoseconds: load, multiplyNanoseconds: multiply)
+  }
+
+  /// For a report's header.
+  var description: String {
+    String(format: "host probe: %.1f ns per dependent load in 16 MiB, %.2f ns per multiply-shift-xor step", loadNanoseconds,
+           multiplyNanoseconds)
+  }
+
+  /// JSON fields (`probe_load_ns`, `probe_multiply_ns`).
+  var jsonFields: [(String, String)] {
+    [("probe_load_ns", String(format: "%.1f", loadNanoseconds)),
+     ("probe_multiply_ns", String(format: "%.3f", multiplyNanoseconds))]
+  }
+}

@@ -57,6 +57,7 @@ struct Bench: ParsableCommand {
         if statistics && !json {
           print("\(name): " + figures.statistics.map { "\($0.name) \($0.value)" }.joined(separator: ", "))
         }
+        if !json { print("\(name): \(figures.probe.description)") }
         if json {
           print(figures.json(ruleSet: input.rules, trace: input.trace))
         } else {
@@ -85,6 +86,8 @@ struct BenchFigures {
   var bytes: Int
   var passes: Int
   var statistics: LookupStatistics
+  /// The host probe taken just before this structure was measured.
+  var probe: MachineProbe
 
   var bytesPerRule: Double { Double(bytes) / Double(max(rules, 1)) }
 
@@ -107,7 +110,7 @@ struct BenchFigures {
       ("bytes", "\(bytes)"), ("bytes_per_rule", String(format: "%.1f", bytesPerRule)), ("passes", "\(passes)"),
       ("batch_size", "\(Self.batchSize)"), ("rule_set", quoted(ruleSet)), ("trace", quoted(trace)),
       ("machine", quoted(machineDescription())), ("build", quoted(isOptimizedBuild ? "release" : "debug")),
-    ]
+    ] + probe.jsonFields
     return "{" + fields.map { "\(quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
   }
 }
@@ -128,6 +131,7 @@ struct BenchVisitor: PolicyDatabaseVisitor {
 func measure<D: PolicyDatabase>(_ make: () -> D, name: String, workload: ClassBenchWorkload, passes: Int,
                                 maxPassSeconds: Double) throws -> BenchFigures? {
   let policies = workload.policies
+  let hostProbe = MachineProbe.measure()
   // Build from scratch: median of 3 builds.
   var builds: [Double] = []
   var database = make()
@@ -174,5 +178,5 @@ func measure<D: PolicyDatabase>(_ make: () -> D, name: String, workload: ClassBe
                       buildMilliseconds: median(builds), insertsPerSecond: Double(removed) / insertSeconds,
                       deletesPerSecond: Double(removed) / removeSeconds, nanosecondsPerLookup: single,
                       nanosecondsPerBatchedLookup: batched, bytes: database.memoryFootprint, passes: passes,
-                      statistics: database.statistics)
+                      statistics: database.statistics, probe: hostProbe)
 }

@@ -82,6 +82,7 @@ struct HitRate: ParsableCommand {
       let churnList = try parseList(churn, "--churn", "a count >= 0") { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
       let threadList = try parseList(threads, "--threads", "a count >= 1") { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
       print("lookupbench hitrate — \(machineDescription())")
+      print(MachineProbe.measure().description + " (each JSON line has the probe taken before its row)")
       print("rules \(input.rules) (\(workload.policies.count)), trace \(traceLabel) (\(keys.count) lookups, "
             + "\(Set(keys).count) distinct flows), structure \(structure), \(ways)-way sets\n")
       var rows: [[String]] = []
@@ -94,6 +95,7 @@ struct HitRate: ParsableCommand {
               idleTimeout: idleTimeout)
             for changes in churnList {
               for threadCount in threadList {
+                let probe = MachineProbe.measure()
                 let visitor = HitRateVisitor(policies: workload.policies, keys: keys, configuration: configuration,
                                              churnPerMillion: changes, threads: threadCount)
                 let result = try StructureCatalog.visitPolicyDatabase(named: structure, visitor)
@@ -105,7 +107,7 @@ struct HitRate: ParsableCommand {
                              formatted(result.costs.miss), formatted(result.costs.base),
                              formatted(result.costs.missOverhead), formatted(result.costs.missOverheadBatch)])
                 lines.append(result.json(size: size, configuration: configuration, churn: changes, threads: threadCount,
-                                         structure: structure, rules: input.rules, trace: traceLabel))
+                                         structure: structure, rules: input.rules, trace: traceLabel, probe: probe))
               }
             }
           }
@@ -149,7 +151,7 @@ struct HitRateResult {
   var lookups: Int
 
   func json(size: Int, configuration: FlowCacheConfiguration, churn: Int, threads: Int, structure: String,
-            rules: String, trace: String) -> String {
+            rules: String, trace: String, probe: MachineProbe) -> String {
     func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
     func number(_ value: Double) -> String { value.isFinite ? String(format: "%.2f", value) : "null" }
     let fields: [(String, String)] = [
@@ -166,7 +168,7 @@ struct HitRateResult {
       ("ns_miss_batch", number(costs.missBatch)), ("ns_base_batch", number(costs.baseBatch)),
       ("ns_miss_overhead_batch", number(costs.missOverheadBatch)), ("rule_set", quoted(rules)), ("trace", quoted(trace)),
       ("machine", quoted(machineDescription())),
-    ]
+    ] + probe.jsonFields
     return "{" + fields.map { "\(quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
   }
 }

@@ -129,22 +129,25 @@ struct MachineProbe {
     // shuffle), so each load's address comes from the previous load and no prefetcher can
     // guess it.
     let lines = chaseBytes / 64
+    // On huge pages (as the structures' large tables are), so the probe times the caches and
+    // memory, not page walks.
     let step = 64 / MemoryLayout<Int>.stride
-    let table = UnsafeMutablePointer<Int>.allocate(capacity: lines * step)
-    defer { table.deallocate() }
+    var storage = LineAlignedArray<Int>(repeating: 0, count: lines * step)
     var order = Array(0..<lines)
     var generator = SplitMix64(seed: 0x5EED)
     for i in stride(from: lines - 1, to: 0, by: -1) { order.swapAt(i, Int(generator.next() % UInt64(i))) }
-    for i in 0..<lines { table[order[i] * step] = order[(i + 1) % lines] * step }
-    var position = 0
-    for _ in 0..<lines { position = table[position] }  // one lap to warm what fits
-    let steps = 1 << 19
-    var start = monotonicNanoseconds()
-    for _ in 0..<steps { position = table[position] }
-    let load = Double(monotonicNanoseconds() - start) / Double(steps)
+    let (load, position) = storage.withUnsafeMutableBufferPointer { table -> (Double, Int) in
+      for i in 0..<lines { table[order[i] * step] = order[(i + 1) % lines] * step }
+      var position = 0
+      for _ in 0..<lines { position = table[position] }  // one lap to warm what fits
+      let steps = 1 << 19
+      let start = monotonicNanoseconds()
+      for _ in 0..<steps { position = table[position] }
+      return (Double(monotonicNanoseconds() - start) / Double(steps), position)
+    }
     var x = UInt64(truncatingIfNeeded: position) | 1
     let multiplies = 1 << 24
-    start = monotonicNanoseconds()
+    let start = monotonicNanoseconds()
     // A shift and xor between the multiplies, so the optimiser cannot fold the chain.
     for _ in 0..<multiplies { x = (x ^ x &>> 29) &* 0x9E37_79B9_7F4A_7C15 }
     let multiply = Double(monotonicNanoseconds() - start) / Double(multiplies)

@@ -314,6 +314,27 @@ struct FlowCacheTests {
     }
   }
 
+  /// LRU's 16-bit use stamps stay in order across the counter's wrap: the set's ways are
+  /// used last at counter values 65,534, 65,535, 0 and 1, and the way stamped 65,534 — the
+  /// largest raw stamp, but the oldest use — is the one a new key evicts. (Compared as raw
+  /// values, the way stamped 0 would go.)
+  @Test func lruStampsKeepTheirOrderAcrossTheCounterWrap() throws {
+    let cache = FlowCache(base: LinearPolicyTable(),
+                          configuration: try FlowCacheConfiguration(capacity: 4, associativity: 4, replacement: .lru))
+    func key(_ n: UInt32) -> FlowKey {
+      FlowKey(source: IPAddress(ipv4: 0x0a00_0000 | n), destination: IPAddress(ipv4: 0xc0a8_0001), sourcePort: UInt16(n))
+    }
+    for n: UInt32 in 0..<4 { _ = cache.lookup(key(n)) }  // four inserts: uses 1...4
+    // Hits on key 3 bring the counter to 65,533; then keys 0, 1, 2, 3 are used in turn at
+    // 65,534, 65,535, 0 (the wrap) and 1.
+    for _ in 0..<(65_533 - 4) { _ = cache.lookup(key(3)) }
+    for n: UInt32 in 0..<4 { _ = cache.lookup(key(n)) }
+    #expect(cache.counters.hits == 65_533 - 4 + 4 && cache.counters.evictions == 0)
+    _ = cache.lookup(key(4))  // a miss: evicts the least recently used, key 0
+    #expect(!cache.holds(key(0)), "the oldest use (stamped 65,534 before the wrap) must go")
+    for n: UInt32 in 1...4 { #expect(cache.holds(key(n)), "key \(n) was used after key 0") }
+  }
+
   /// `holds` answers without changing anything; a flow it says is held hits.
   @Test func holdsIsAPureProbe() throws {
     let cache = FlowCache(base: LinearPolicyTable(), configuration: try FlowCacheConfiguration(capacity: 16, associativity: 4))

@@ -258,7 +258,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// (Three while a lookup probed 3.5–8.5 tuples; with merged tuples it probes 2.4–5.4, and
   /// two hashes fewer buckets it never reads: acl1_10k 416 → 402 instructions, ipc1_10k
   /// 782 → 741, no slower at 100k.)
-  @usableFromInline static let lookahead = 2
+  @usableFromInline static let lookahead = 2  // `_walk` keeps two hashes in registers
 
   @inlinable
   public func search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate) {
@@ -268,7 +268,11 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// The single search, always inlined (the batch search's loop inlines it too).
   @inlinable @inline(__always)
   func _search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate) {
-    let start = Int(_orderStart[Int(context)]), end = Int(_orderStart[Int(context) + 1])
+    // A context byte is below `PolicyRule.contextCount`, and `_orderStart` has one more entry:
+    // read without bounds checks.
+    let (start, end) = _orderStart.withUnsafeBufferPointer { order in
+      (Int(order[Int(context)]), Int(order[Int(context) &+ 1]))
+    }
     if start == end { return }
     if context & 1 == 0 {
       // IPv4: the same walk on 64-bit words. An IPv4 address is the top 32 bits of its
@@ -314,27 +318,27 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     _tuples.withUnsafeBufferPointer { tuples in
       _pool.withUnsafeBufferPointer { pool in
         _next.withUnsafeBufferPointer { next in
-          var hashes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
           func hashAndPrefetch(_ tuple: UnsafePointer<_Tuple>) -> UInt64 {
             let hash = hash(tuple)
             lookup_prefetch(pool.baseAddress! + (tuple.pointee.tableOffset &+ Int(truncatingIfNeeded: hash) & tuple.pointee.tableMask))
             return hash
           }
-          withUnsafeMutableBytes(of: &hashes) { raw in
-            let ring = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
-            let first = tuples.baseAddress!
-            for position in start..<min(end, start + Self.lookahead) {
-              ring[position & 3] = hashAndPrefetch(first + position)
-            }
-            for position in start..<end {
-              let tuple = first + position
-              if tuple.pointee.bestRank >= best.rank { return }
-              let ahead = position + Self.lookahead
-              if ahead < end && first[ahead].bestRank < best.rank {
-                ring[ahead & 3] = hashAndPrefetch(first + ahead)
-              }
-              probe(tuple, ring[position & 3], pool, next, &best)
-            }
+          // Two tuples ahead (`lookahead`), their hashes in registers: `current` is the
+          // tuple being probed, `following` the next one's, computed a step earlier.
+          var tuple = tuples.baseAddress! + start
+          let last = tuples.baseAddress! + end
+          var current = hashAndPrefetch(tuple)
+          var following: UInt64 = tuple + 1 < last ? hashAndPrefetch(tuple + 1) : 0
+          while tuple < last {
+            if tuple.pointee.bestRank >= best.rank { return }
+            // A tuple that cannot beat the best now never will (the best only improves, and
+            // the walk ends before it): its hash is not computed (and never read).
+            let ahead = tuple + 2
+            let afterNext: UInt64 = ahead < last && ahead.pointee.bestRank < best.rank ? hashAndPrefetch(ahead) : 0
+            probe(tuple, current, pool, next, &best)
+            current = following
+            following = afterNext
+            tuple += 1
           }
         }
       }

@@ -157,7 +157,21 @@ extension SlotIndexedPolicyDatabase {
   public func lookup(_ keys: UnsafeBufferPointer<FlowKey>, into results: UnsafeMutableBufferPointer<PolicyLookupResult>) {
     precondition(results.count >= keys.count, "batch result buffer too small")
     guard _index.prefersBatchSearch else {
-      for i in keys.indices { results[i] = lookup(keys[i]) }
+      // The single search key by key, inside one view of the rules (not one per key).
+      let defaults = _registry.defaultActions
+      _registry.withRules { rules in
+        for i in 0..<keys.count {
+          let key = keys[i]
+          var best = PolicyMatchCandidate()
+          _index.search(key, context: PolicyRule.context(of: key), rules: rules, best: &best)
+          if best.found {
+            let rule = rules[best.slot]
+            results[i] = PolicyLookupResult(index: rule.index, action: rule.action)
+          } else {
+            results[i] = .noMatch(defaults[key.direction])
+          }
+        }
+      }
       return
     }
     let burst = 64

@@ -125,9 +125,9 @@ struct MachineProbe {
   static let chaseBytes = 16 << 20
 
   static func measure() -> MachineProbe {
-    // One pointer per 64-byte line, the lines linked in one random cycle (Sattolo's
-    // shuffle), so each load's address comes from the previous load and no prefetcher can
-    // guess it.
+    // One pointer per 64-byte line, the lines linked in one random cycle (each line points
+    // to the next in a shuffled order), so each load's address comes from the previous load
+    // and no prefetcher can guess it.
     let lines = chaseBytes / 64
     // On huge pages (as the structures' large tables are), so the probe times the caches and
     // memory, not page walks.

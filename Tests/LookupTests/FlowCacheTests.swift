@@ -148,23 +148,25 @@ struct FlowCacheTests {
   }
 
   /// Generation stamps are 16 bits: 65,535 changes bring the generation back to a value an
-  /// old entry carries. The wrap must forget every entry, or that entry — computed before a
-  /// policy that now matches its flow — would be served as current.
+  /// old entry carries (the counter skips 0), and 65,536 to it for a counter that does not.
+  /// The wrap must forget every entry, or one computed before a policy that now matches its
+  /// flow would be served as current. Two flows, cached together and not looked up since,
+  /// are checked after 65,535 and after 65,536 changes.
   @Test func aWrappedGenerationServesNoOldAnswer() throws {
     let configuration = try FlowCacheConfiguration(capacity: 64, associativity: 4, invalidation: .generation)
     let cache = FlowCache(base: LinearPolicyTable(), configuration: configuration)
-    let key = flow("10.0.0.1", "1.1.1.1")
-    #expect(!cache.lookup(key).matched)  // cached: no match, in the first generation
+    let first = flow("10.0.0.1", "1.1.1.1"), second = flow("10.0.0.2", "1.1.1.1")
+    #expect(!cache.lookup(first).matched && !cache.lookup(second).matched)  // cached: no match
     let matching = try cache.insert(Policy(selector: selector("10.0.0.0/8", "0.0.0.0/0"), priority: 10, direction: .out))
     let unrelated = Policy(selector: selector("172.16.0.0/12", "0.0.0.0/0"), priority: 10, direction: .out)
-    for _ in 0..<(65_534 / 2) {
-      let id = try cache.insert(unrelated)
-      try cache.remove(id)
+    var removal: UInt32? = nil
+    for _ in 0..<65_534 {  // changes 2 ... 65,535: alternately insert and remove `unrelated`
+      if let id = removal { try cache.remove(id); removal = nil } else { removal = try cache.insert(unrelated) }
     }
-    // 65,535 changes since the entry was computed: a generation counter without the wrap's
-    // flush would now equal the entry's stamp.
-    #expect(cache.lookup(key).index == matching)
-    #expect(cache.counters.invalidations >= 65_535)
+    #expect(cache.lookup(first).index == matching, "after 65,535 changes")
+    if let id = removal { try cache.remove(id) } else { _ = try cache.insert(unrelated) }  // change 65,536
+    #expect(cache.lookup(second).index == matching, "after 65,536 changes")
+    #expect(cache.counters.invalidations >= 65_536)
   }
 
   @Test(arguments: CacheReplacement.allCases)
@@ -333,6 +335,7 @@ struct FlowCacheTests {
     _ = cache.lookup(key(4))  // a miss: evicts the least recently used, key 0
     #expect(!cache.holds(key(0)), "the oldest use (stamped 65,534 before the wrap) must go")
     for n: UInt32 in 1...4 { #expect(cache.holds(key(n)), "key \(n) was used after key 0") }
+    cache.checkInvariants()
   }
 
   /// `holds` answers without changing anything; a flow it says is held hits.

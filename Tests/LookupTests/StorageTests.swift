@@ -51,6 +51,31 @@ struct StorageTests {
     }
   }
 
+  /// The bulk forms agree with `Array` and copy on write: `append(repeating:count:)`,
+  /// `append(contentsOf:)` (including a slice of the array itself), the uninitialised-count
+  /// initialiser, and a write through `withUnsafeMutableBufferPointer` on a shared copy.
+  @Test func lineAlignedArrayBulkFormsAgreeWithArray() {
+    var a = LineAlignedArray<UInt64>(), model: [UInt64] = []
+    for round in 0..<50 {
+      a.append(repeating: UInt64(round), count: round % 7)
+      model.append(contentsOf: repeatElement(UInt64(round), count: round % 7))
+      let tail = Array(a.suffix(3))
+      a.append(contentsOf: a.suffix(3))  // a slice of itself: the storage is shared while appending
+      model.append(contentsOf: tail)
+      a.append(contentsOf: (0..<UInt64(round % 5)).map { $0 &* 31 })
+      model.append(contentsOf: (0..<UInt64(round % 5)).map { $0 &* 31 })
+    }
+    #expect(Array(a) == model)
+    let copy = a
+    a.withUnsafeMutableBufferPointer { $0[0] = 99 }
+    #expect(copy[0] == model[0] && a[0] == 99 && Array(copy) == model)
+    let built = LineAlignedArray<UInt32>(unsafeUninitializedCount: 1000) { p in
+      for i in 0..<1000 { (p + i).initialize(to: UInt32(i * 3)) }
+    }
+    #expect(Array(built) == (0..<1000).map { UInt32($0 * 3) })
+    built.withUnsafeBufferPointer { #expect(UInt(bitPattern: $0.baseAddress) % 64 == 0) }
+  }
+
   /// The SPD's rule records start on a cache line, so each 64-byte rule is exactly one line.
   @Test func lineAlignedArrayStartsOnALineAndCopiesOnWrite() {
     var a = LineAlignedArray<PolicyRuleExtras>()

@@ -168,11 +168,13 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
     } else {
       _makeUnique(capacity: _storage.capacity)
     }
-    var position = _storage.elements + count
+    var written = 0
     for element in elements {
-      position.initialize(to: element)
-      position += 1
+      precondition(written < n, "LineAlignedArray.append(contentsOf:): the collection has more elements than its count")
+      (_storage.elements + count + written).initialize(to: element)
+      written += 1
     }
+    precondition(written == n, "LineAlignedArray.append(contentsOf:): the collection has fewer elements than its count")
     _storage.count = count + n
   }
 

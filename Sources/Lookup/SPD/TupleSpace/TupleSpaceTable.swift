@@ -254,7 +254,9 @@ public struct TupleSpaceIndex: PolicySlotIndex {
 
   // MARK: Search
 
-  /// How many tuples ahead of the one being probed the search hashes and prefetches.
+  /// How many tuples ahead of the one being probed the search hashes and prefetches (the
+  /// single walk keeps exactly these two hashes in registers; changing this means changing
+  /// `_walk`).
   /// (Three while a lookup probed 3.5–8.5 tuples; with merged tuples it probes 2.4–5.4, and
   /// two hashes fewer buckets it never reads: acl1_10k 416 → 402 instructions, ipc1_10k
   /// 782 → 741, no slower at 100k.)
@@ -268,8 +270,9 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// The single search, always inlined (the batch search's loop inlines it too).
   @inlinable @inline(__always)
   func _search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate) {
-    // A context byte is below `PolicyRule.contextCount`, and `_orderStart` has one more entry:
-    // read without bounds checks.
+    // `_orderStart` has `PolicyRule.contextCount + 1` entries: read without bounds checks
+    // once the context is known to be in range (a flow's always is; this is a public entry).
+    guard Int(context) < PolicyRule.contextCount else { return }
     let (start, end) = _orderStart.withUnsafeBufferPointer { order in
       (Int(order[Int(context)]), Int(order[Int(context) &+ 1]))
     }
@@ -325,16 +328,19 @@ public struct TupleSpaceIndex: PolicySlotIndex {
           }
           // Two tuples ahead (`lookahead`), their hashes in registers: `current` is the
           // tuple being probed, `following` the next one's, computed a step earlier.
+          guard start < end else { return }
           var tuple = tuples.baseAddress! + start
-          let last = tuples.baseAddress! + end
+          let last = tuples.baseAddress! + end, beforeLast = last - 1
           var current = hashAndPrefetch(tuple)
-          var following: UInt64 = tuple + 1 < last ? hashAndPrefetch(tuple + 1) : 0
+          var following: UInt64 = tuple < beforeLast ? hashAndPrefetch(tuple + 1) : 0
           while tuple < last {
             if tuple.pointee.bestRank >= best.rank { return }
             // A tuple that cannot beat the best now never will (the best only improves, and
-            // the walk ends before it): its hash is not computed (and never read).
-            let ahead = tuple + 2
-            let afterNext: UInt64 = ahead < last && ahead.pointee.bestRank < best.rank ? hashAndPrefetch(ahead) : 0
+            // the walk ends before it): its hash is not computed (and never read). Pointers
+            // stay within the tuples and one past them: `tuple + 2` is formed only when
+            // `tuple + 1 < beforeLast`.
+            let afterNext: UInt64 = tuple + 1 < beforeLast && (tuple + 2).pointee.bestRank < best.rank
+              ? hashAndPrefetch(tuple + 2) : 0
             probe(tuple, current, pool, next, &best)
             current = following
             following = afterNext

@@ -252,13 +252,17 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
                                                      count: capacity * MemoryLayout<_Meta>.stride)
     _heads = Self._allocate(CacheKeyHalf.self, capacity)
     _tails = Self._allocate(CacheKeyHalf.self, capacity)
-    let timed = configuration.replacement == .idleTimeout ? capacity : 1
-    _used = Self._allocate(UInt32.self, timed)
-    _used.initialize(repeating: 0, count: timed)
+    _used = Self._allocate(UInt32.self, Self._timedWays(configuration))
+    _used.initialize(repeating: 0, count: Self._timedWays(configuration))
     _hands = .allocate(capacity: _setMask + 1)
     _hands.initialize(repeating: 0, count: _setMask + 1)
     _state = .allocate(capacity: 1)
     _state.initialize(to: _State())
+  }
+
+  /// The length of `_used`: a logical time per way with idle timeout, else one element.
+  static func _timedWays(_ configuration: FlowCacheConfiguration) -> Int {
+    configuration.replacement == .idleTimeout ? configuration.capacity : 1
   }
 
   /// Cache-line-aligned storage (huge pages from 2 MiB, see `lookup_table_allocate`).
@@ -766,7 +770,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   /// The cache's own bytes: tags/stamps/answers, keys, use stamps and hands, fixed at creation.
   public var cacheBytes: Int {
     configuration.capacity * (MemoryLayout<_Meta>.stride + 2 * MemoryLayout<CacheKeyHalf>.stride)
-      + (configuration.replacement == .idleTimeout ? configuration.capacity : 1) * MemoryLayout<UInt32>.stride
+      + Self._timedWays(configuration) * MemoryLayout<UInt32>.stride
       + (_setMask + 1)
   }
 

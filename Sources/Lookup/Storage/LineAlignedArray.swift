@@ -136,13 +136,21 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
   @inlinable
   public mutating func append(_ element: Element) {
     let count = _storage.count
-    if count == _storage.capacity {
-      _makeUnique(capacity: count + Swift.max(64, count / 4))
+    _makeRoom(forAppending: 1)
+    (_storage.elements + count).initialize(to: element)
+    _storage.count = count + 1
+  }
+
+  /// Makes the storage unique with room for `n` more elements, growing it by at least a
+  /// quarter (and at least 64 elements) when it must grow.
+  @inlinable
+  mutating func _makeRoom(forAppending n: Int) {
+    let count = _storage.count
+    if count + n > _storage.capacity {
+      _makeUnique(capacity: Swift.max(count + n, count + Swift.max(64, count / 4)))
     } else {
       _makeUnique(capacity: _storage.capacity)
     }
-    (_storage.elements + count).initialize(to: element)
-    _storage.count = count + 1
   }
 
   /// Appends `n` copies of `element`, growing the storage by at least a quarter when it must.
@@ -150,11 +158,7 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
   public mutating func append(repeating element: Element, count n: Int) {
     precondition(n >= 0, "LineAlignedArray: negative count")
     let count = _storage.count
-    if count + n > _storage.capacity {
-      _makeUnique(capacity: Swift.max(count + n, count + Swift.max(64, count / 4)))
-    } else {
-      _makeUnique(capacity: _storage.capacity)
-    }
+    _makeRoom(forAppending: n)
     (_storage.elements + count).initialize(repeating: element, count: n)
     _storage.count = count + n
   }
@@ -163,11 +167,7 @@ public struct LineAlignedArray<Element: BitwiseCopyable>: RandomAccessCollection
   @inlinable
   public mutating func append<C: Collection>(contentsOf elements: C) where C.Element == Element {
     let count = _storage.count, n = elements.count
-    if count + n > _storage.capacity {
-      _makeUnique(capacity: Swift.max(count + n, count + Swift.max(64, count / 4)))
-    } else {
-      _makeUnique(capacity: _storage.capacity)
-    }
+    _makeRoom(forAppending: n)
     var written = 0
     for element in elements {
       precondition(written < n, "LineAlignedArray.append(contentsOf:): the collection has more elements than its count")

@@ -144,10 +144,17 @@ extension SlotIndexedPolicyDatabase {
     return _registry.withRules { rules in
       var best = PolicyMatchCandidate()
       _index.search(key, context: context, rules: rules, best: &best)
-      guard best.found else { return .noMatch(_registry.defaultActions[key.direction]) }
-      let rule = rules[best.slot]
-      return PolicyLookupResult(index: rule.index, action: rule.action)
+      return _answer(best, direction: key.direction, rules: rules, defaults: _registry.defaultActions)
     }
+  }
+
+  /// A search's answer: the best candidate's policy, or the direction's default action.
+  @inlinable @inline(__always)
+  func _answer(_ best: PolicyMatchCandidate, direction: PolicyDirection, rules: PolicyRules,
+               defaults: DefaultActions) -> PolicyLookupResult {
+    guard best.found else { return .noMatch(defaults[direction]) }
+    let rule = rules[best.slot]
+    return PolicyLookupResult(index: rule.index, action: rule.action)
   }
 
   /// Batch lookup: bursts of up to 64 keys go to the index's batch search, which overlaps
@@ -164,12 +171,7 @@ extension SlotIndexedPolicyDatabase {
           let key = keys[i]
           var best = PolicyMatchCandidate()
           _index.search(key, context: PolicyRule.context(of: key), rules: rules, best: &best)
-          if best.found {
-            let rule = rules[best.slot]
-            results[i] = PolicyLookupResult(index: rule.index, action: rule.action)
-          } else {
-            results[i] = .noMatch(defaults[key.direction])
-          }
+          results[i] = _answer(best, direction: key.direction, rules: rules, defaults: defaults)
         }
       }
       return
@@ -189,12 +191,8 @@ extension SlotIndexedPolicyDatabase {
             _index.search(chunk, contexts: UnsafeBufferPointer(rebasing: contexts[0..<count]), rules: rules,
                           best: UnsafeMutableBufferPointer(rebasing: best[0..<count]))
             for i in 0..<count {
-              if best[i].found {
-                let rule = rules[best[i].slot]
-                results[offset + i] = PolicyLookupResult(index: rule.index, action: rule.action)
-              } else {
-                results[offset + i] = .noMatch(_registry.defaultActions[chunk[i].direction])
-              }
+              results[offset + i] = _answer(best[i], direction: chunk[i].direction, rules: rules,
+                                            defaults: _registry.defaultActions)
             }
             offset += count
           }

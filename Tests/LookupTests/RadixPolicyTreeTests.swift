@@ -267,26 +267,62 @@ struct RadixPolicyTreeTests {
       try tree.insert(Policy(selector: selector(source, destination), priority: priority, direction: .out))
     }
     let a = try add("10.1.0.0/16")
-    #expect(nodes() == (1, 1))
+    #expect(nodes() == (1, 0))  // a destination prefix's only policy: held by its node directly
     let b = try add("10.2.0.0/16")  // diverges at bit 14: a branch 10.0.0.0/14 plus a leaf
-    #expect(nodes() == (3, 2))
+    #expect(nodes() == (3, 0))
     let c = try add("10.0.0.0/8")  // above the branch
-    #expect(nodes() == (4, 3))
-    let d = try add("10.1.2.3/16", "192.168.0.0/16")  // host bits: same destination node, new source node
-    #expect(nodes() == (4, 4))  // the source trie of 10.1/16 gains a leaf (a child of 0/0)
+    #expect(nodes() == (4, 0))
+    let d = try add("10.1.2.3/16", "192.168.0.0/16")  // host bits: same destination node, its second policy
+    #expect(nodes() == (4, 2))  // a source trie now: 0/0 (a) with a child 192.168/16 (d)
     tree.checkInvariants()
     #expect(tree.lookup(flow("192.168.1.1", "10.1.9.9")).index == a, "older, same priority")
     #expect(tree.lookup(flow("1.1.1.1", "10.3.0.1")).index == c)
     #expect(tree.lookup(flow("1.1.1.1", "11.0.0.1")).index == 0, "outside every prefix")
     try tree.remove(c)
-    #expect(nodes() == (3, 3))
-    try tree.remove(a)  // 0/0 under 10.1/16 empties; its one child 192.168/16 takes its place
     #expect(nodes() == (3, 2))
+    try tree.remove(a)  // 0/0 empties; its one child 192.168/16 is left alone: held directly again
+    #expect(nodes() == (3, 0))
     try tree.remove(b)  // the branch goes with it: 10.1/16 alone
-    #expect(nodes() == (1, 1))
+    #expect(nodes() == (1, 0))
     #expect(tree.lookup(flow("192.168.1.1", "10.1.9.9")).index == d)
     #expect(tree.lookup(flow("192.167.1.1", "10.1.9.9")).index == 0)
     tree.checkInvariants()
+  }
+
+  /// A destination node holds its only policy directly; a second moves both into a source
+  /// trie, and the trie goes back into the node when one policy is left — whether the last
+  /// removal changed the trie's minimum priority (the walk up reaches the node) or not (the
+  /// walk stops at the trie's root).
+  @Test func directSlotsMoveIntoAndOutOfSourceTries() throws {
+    var tree = RadixPolicyTree()
+    func nodes() -> (Int, Int) { (tree.statistics["destination nodes"]!, tree.statistics["source nodes"]!) }
+    func add(_ source: String, priority: UInt32, port: UInt16? = nil) throws -> UInt32 {
+      try tree.insert(Policy(selector: selector(source, "10.1.0.0/16", dport: port.map { .exactly($0) } ?? .any),
+                             priority: priority, direction: .out))
+    }
+    func check(_ expected: (Int, Int), _ answers: [(String, UInt32)], _ comment: Comment) {
+      #expect(nodes() == expected, comment)
+      tree.checkInvariants()
+      for (source, index) in answers {
+        #expect(tree.lookup(flow(source, "10.1.7.7")).index == index, comment)
+      }
+    }
+    let wide = try add("10.0.0.0/8", priority: 5)
+    check((1, 0), [("10.5.1.1", wide), ("11.0.0.1", 0)], "one policy, held directly")
+    let samePrefixes = try add("10.0.0.0/8", priority: 3, port: 1)
+    check((1, 1), [("10.5.1.1", wide)], "two policies with the same prefixes: one source node, a list")
+    try tree.remove(samePrefixes)
+    check((1, 0), [("10.5.1.1", wide)], "the list back to one slot: held directly")
+    let better = try add("10.5.0.0/16", priority: 1)
+    check((1, 2), [("10.5.1.1", better), ("10.6.1.1", wide)], "a longer source prefix below")
+    try tree.remove(better)  // the trie's minimum changes: the walk reaches the destination node
+    check((1, 0), [("10.5.1.1", wide)], "collapsed at the destination node")
+    let worse = try add("10.5.0.0/16", priority: 9)
+    check((1, 2), [("10.5.1.1", wide)], "a longer source prefix below, worse priority")
+    try tree.remove(worse)  // the minimum holds: the walk stops at the source root
+    check((1, 0), [("10.5.1.1", wide), ("11.0.0.1", 0)], "collapsed at the source root")
+    try tree.remove(wide)
+    check((0, 0), [("10.5.1.1", 0)], "empty")
   }
 
   /// A path-compressed edge must not let an address through that leaves it, at any depth

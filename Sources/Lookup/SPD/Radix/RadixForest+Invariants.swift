@@ -31,8 +31,12 @@ extension RadixForest {
     }
     precondition(free + destinationNodes + sourceNodes == _nodes.count, "radix: pool nodes neither live nor free")
     var listed = 0
-    for node in _nodes where node.kind == .source && node.payload != Node.none {
-      listed += _lists.count(start: node.payload, listClass: node.listClass)
+    for node in _nodes where node.payload != Node.none {
+      if node.kind == .source {
+        listed += _lists.count(start: node.payload, listClass: node.listClass)
+      } else if node.holdsSlotDirectly {
+        listed += 1
+      }
     }
     precondition(_holders.lazy.filter { $0 != Node.none }.count == listed, "radix: holder entries for slots not listed")
   }
@@ -85,10 +89,25 @@ extension RadixForest {
           precondition(Int(slot) < _holders.count && _holders[Int(slot)] == n,
                        "radix: slot \(slot) listed at node \(n), its holder entry says otherwise")
         }
+      } else if node.holdsSlotDirectly {
+        let slot = node.payload
+        precondition(Int(slot) < rules.count, "radix: direct slot \(slot) of node \(n) outside the registry")
+        let rule = rules[Int(slot)]
+        precondition(rule.context == context, "radix: slot \(slot) under the wrong context")
+        precondition(Key.bits(rule.destinationBits) & Key.mask(Int(rule.destinationLength)) == node.prefix
+                     && rule.destinationLength == node.length, "radix: direct slot \(slot) under the wrong destination node")
+        minimum = rule.priority
+        occurrences[Int(slot)] += 1
+        precondition(Int(slot) < _holders.count && _holders[Int(slot)] == n,
+                     "radix: slot \(slot) held directly by node \(n), its holder entry says otherwise")
       } else {
+        precondition(node.listClass == 0, "radix: destination node \(n) with list class \(node.listClass)")
         minimum = _check(node.payload, linkedFrom: n, source: true, parent: nil, context: context, destination: node, rules: rules,
                          occurrences: &occurrences, destinationNodes: &destinationNodes, sourceNodes: &sourceNodes,
                          listWords: &listWords)
+        let root = _nodes[Int(node.payload)]
+        precondition(!(root.listClass == RadixSlotLists.inlineClass && root.child0 == Node.none && root.child1 == Node.none),
+                     "radix: a source trie of one slot under node \(n), not held directly")
       }
     }
     for side in [false, true] where node.child(side) != Node.none {

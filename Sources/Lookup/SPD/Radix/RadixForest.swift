@@ -82,14 +82,27 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
       // Children extend the node's prefix: once the address leaves it, or nothing below can
       // beat the best, the walk is over.
       if UInt64(node.minPriority) > bestPriority || !Key.contains(node.prefix, node.length, destination) { break }
-      // Branch-free: always store, keep it only when the node has a source trie.
-      destinationStack[depth] = node.payload
+      // Branch-free: always store, keep it only when the node has a payload.
+      destinationStack[depth] = n
       depth &+= node.payload != Node.none ? 1 : 0
       n = node.child(Key.bit(destination, Int(node.length) & (Bits.bitWidth - 1)))
     } while n != Node.none
     while depth > 0 {
       depth &-= 1
-      _searchSources(destinationStack[depth], key, source, nodes: nodes, lists: lists, rules: rules,
+      let node = nodes[Int(destinationStack[depth])]  // in L1: read on the way down
+      if UInt64(node.minPriority) > bestPriority { continue }
+      if node.holdsSlotDirectly {
+        // A source trie of one policy, kept as its slot: the rule's own source prefix decides.
+        let slot = node.payload
+        let rule = rules[slot]
+        if rule.rank < best.rank && Key.contains(Key.bits(rule.sourceBits), rule.sourceLength, source)
+            && rules.matchesBesidesAddresses(slot, key) {
+          best = PolicyMatchCandidate(rank: rule.rank, slot: slot)
+          bestPriority = UInt64(rule.priority)
+        }
+        continue
+      }
+      _searchSources(node.payload, key, source, nodes: nodes, lists: lists, rules: rules,
                      stack: sourceStack, best: &best, bestPriority: &bestPriority)
     }
   }
@@ -267,18 +280,49 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
         _lists.insert(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
         _nodes[Int(holder)].payload = start
         _nodes[Int(holder)].listClass = listClass
-        if _holders.count <= Int(entry.slot) {  // grown by half: slots arrive one by one
-          let count = Swift.max(Int(entry.slot) + 1, _holders.count + _holders.count / 2 + 16)
-          _holders.append(contentsOf: repeatElement(Node.none, count: count - _holders.count))
-        }
-        _holders[Int(entry.slot)] = holder
+        _setHolder(entry.slot, holder)
         return newRoot
+      }
+      let destination = _nodes[Int(holder)]
+      if destination.payload == Node.none {
+        // The destination prefix's first policy: kept in the node, no source trie.
+        _nodes[Int(holder)].payload = entry.slot
+        _nodes[Int(holder)].listClass = RadixSlotLists.inlineClass
+        _setHolder(entry.slot, holder)
+        return newRoot
+      }
+      if destination.holdsSlotDirectly {
+        // Its second: the first moves into a source trie of one node, the entry joins below.
+        let other = destination.payload
+        let otherRule = rules[Int(other)]
+        let otherLength = Int(otherRule.sourceLength)
+        let otherNode = _newNode(source: true, prefix: Key.bits(otherRule.sourceBits) & Key.mask(otherLength),
+                                 length: otherLength)
+        _nodes[Int(otherNode)].payload = other
+        _nodes[Int(otherNode)].listClass = RadixSlotLists.inlineClass
+        _nodes[Int(otherNode)].minPriority = otherRule.priority
+        _nodes[Int(otherNode)].parent = holder
+        _nodes[Int(holder)].payload = otherNode
+        _nodes[Int(holder)].listClass = 0
+        _holders[Int(other)] = otherNode
       }
       parent = holder
       parentLink = 2
       n = _nodes[Int(holder)].payload
       source = true
     }
+  }
+
+  /// Records the node whose list (or direct payload) holds `slot`.
+  private mutating func _setHolder(_ slot: UInt32, _ holder: UInt32) {
+    if _holders.count <= Int(slot) {
+      // Grown by a quarter, like the registry's per-slot arrays (slots arrive one by one);
+      // reserved exactly, or `append` would double the capacity.
+      let count = Swift.max(Int(slot) + 1, _holders.count + _holders.count / 4 + 16)
+      _holders.reserveCapacity(count)
+      _holders.append(contentsOf: repeatElement(Node.none, count: count - _holders.count))
+    }
+    _holders[Int(slot)] = holder
   }
 
   /// Removes `entry` from the destination trie rooted at `root` and returns the trie's new
@@ -295,15 +339,23 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
     let n = Int(entry.slot) < _holders.count ? _holders[Int(entry.slot)] : Node.none
     precondition(n != Node.none && Int(n) < _nodes.count, "RadixPolicyTree: slot \(entry.slot) not in the index")
     let bottom = _nodes[Int(n)]
-    precondition(bottom.kind == .source && Int(bottom.length) == entry.sourceLength
-                 && Key.contains(bottom.prefix, bottom.length, entry.source),
-                 "RadixPolicyTree: slot \(entry.slot) not in the index")
     _holders[Int(entry.slot)] = Node.none
-    var start = bottom.payload, listClass = bottom.listClass
-    _lists.remove(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
-    if start != bottom.payload || listClass != bottom.listClass {
-      _nodes[Int(n)].payload = start
-      _nodes[Int(n)].listClass = listClass
+    if bottom.holdsSlotDirectly {
+      precondition(bottom.payload == entry.slot && Int(bottom.length) == entry.destinationLength
+                   && Key.contains(bottom.prefix, bottom.length, entry.destination),
+                   "RadixPolicyTree: slot \(entry.slot) not in the index")
+      _nodes[Int(n)].payload = Node.none
+      _nodes[Int(n)].listClass = 0
+    } else {
+      precondition(bottom.kind == .source && Int(bottom.length) == entry.sourceLength
+                   && Key.contains(bottom.prefix, bottom.length, entry.source),
+                   "RadixPolicyTree: slot \(entry.slot) not in the index")
+      var start = bottom.payload, listClass = bottom.listClass
+      _lists.remove(entry.slot, rank: entry.rank, start: &start, listClass: &listClass) { Self._rank($0, entry, rules) }
+      if start != bottom.payload || listClass != bottom.listClass {
+        _nodes[Int(n)].payload = start
+        _nodes[Int(n)].listClass = listClass
+      }
     }
     // Up: what each node becomes, re-linked into its parent — the source trie's nodes,
     // then the destination trie's (the source root's parent is the destination node
@@ -315,8 +367,9 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
       if replacement != Node.none { _nodes[Int(replacement)].parent = parent }
       if parent == Node.none { return replacement }  // the destination root itself changed
       let node = _nodes[Int(parent)]
-      if node.kind == .destination && node.payload == child {
+      if node.kind == .destination && !node.holdsSlotDirectly && node.payload == child {
         if replacement != node.payload { _nodes[Int(parent)].payload = replacement }
+        _collapseIfSingle(replacement, into: parent)
       } else if node.child0 == child {
         if replacement != child { _nodes[Int(parent)].child0 = replacement }
       } else {
@@ -326,7 +379,32 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
       parent = node.parent
       (replacement, changed) = _settle(child, entry, rules)
     }
+    // The walk stopped at a kept node: if that is a source trie's root now left with one
+    // slot and no children, the trie becomes its destination node's direct slot. (A trie
+    // left with one slot is one node, and the walk settled it: either here, or it reached
+    // the destination node through a change, and the link above collapsed it.)
+    if parent != Node.none {
+      let kept = _nodes[Int(replacement)]
+      if kept.kind == .source && kept.listClass == RadixSlotLists.inlineClass
+          && kept.child0 == Node.none && kept.child1 == Node.none && _nodes[Int(parent)].kind == .destination {
+        _collapseIfSingle(replacement, into: parent)
+      }
+    }
     return root
+  }
+
+  /// If `sourceRoot` (the root of `destination`'s source trie, or none) is one node holding
+  /// one slot, makes that slot `destination`'s direct payload and frees the node. Neither
+  /// node's cached minimum changes: the same policies remain below.
+  private mutating func _collapseIfSingle(_ sourceRoot: UInt32, into destination: UInt32) {
+    if sourceRoot == Node.none { return }
+    let node = _nodes[Int(sourceRoot)]
+    guard node.listClass == RadixSlotLists.inlineClass && node.child0 == Node.none && node.child1 == Node.none else { return }
+    let slot = node.payload
+    _freeNode(sourceRoot)
+    _nodes[Int(destination)].payload = slot
+    _nodes[Int(destination)].listClass = RadixSlotLists.inlineClass
+    _holders[Int(slot)] = destination
   }
 
   /// After `entry` left the subtree of `n`: refreshes `n`'s cached minimum if the entry may
@@ -352,7 +430,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
     let node = _nodes[Int(n)]
     var minimum = UInt32.max
     if node.payload != Node.none {
-      if node.kind == .source {
+      if node.kind == .source || node.holdsSlotDirectly {
         let head = node.listClass == RadixSlotLists.inlineClass ? node.payload : _lists.words[Int(node.payload)]
         minimum = head == entry.slot ? entry.priority : rules[Int(head)].priority
       } else {
@@ -377,8 +455,10 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
     }
     precondition(_nodes.count < Int(Node.none), "RadixPolicyTree: node pool full")
     if _nodes.count == _nodes.capacity {
-      // Grow by a quarter, not the standard doubling: the pool is most of the index's memory.
-      _nodes.reserveCapacity(_nodes.capacity + _nodes.capacity / 4 + 64)
+      // Grow by an eighth, not the standard doubling: the pool is most of the index's
+      // memory, and a growth is one copy of plain data (about 1 ms for 8 MB), rare next to
+      // the changes that fill it.
+      _nodes.reserveCapacity(_nodes.capacity + _nodes.capacity / 8 + 64)
     }
     _nodes.append(node)
     return UInt32(_nodes.count - 1)
@@ -414,7 +494,9 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
         for root in _roots { Self._number(root, old, renamed, &order, &stack) }
         for i in order.indices {  // the destination nodes: source tries follow in their order
           let node = old[Int(order[i])]
-          if node.kind == .destination && node.payload != none { Self._number(node.payload, old, renamed, &order, &stack) }
+          if node.kind == .destination && node.payload != none && !node.holdsSlotDirectly {
+            Self._number(node.payload, old, renamed, &order, &stack)
+          }
         }
       }
     }
@@ -462,8 +544,8 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
       node.child1 = rename(node.child1)
       node.parent = rename(node.parent)
       if node.payload != none {
-        if node.kind == .source && node.listClass == RadixSlotLists.inlineClass {
-          holders[Int(node.payload)] = UInt32(i)  // the slot itself, kept in the node
+        if node.listClass == RadixSlotLists.inlineClass {
+          holders[Int(node.payload)] = UInt32(i)  // the slot itself, kept in the node (either kind)
         } else if node.kind == .source {
           let from = Int(node.payload), size = 1 << Int(node.listClass)
           for k in 0..<size {

@@ -81,7 +81,8 @@ struct StorageTests {
     var a = LineAlignedArray<PolicyRuleExtras>()
     let policy = Policy(selector: selector("10.0.0.0/8", "0.0.0.0/0"), priority: 1, direction: .out)
     for i in 0..<1000 {
-      var extras = PolicyRuleExtras(policy, position: UInt64(i))
+      var extras = PolicyRuleExtras(policy)
+      extras.markValue = UInt32(i)
       extras.index = UInt32(i * 8 + 1)
       a.append(extras)
     }
@@ -89,6 +90,6 @@ struct StorageTests {
     let copy = a
     a[3].index = 0
     #expect(copy[3].index == 25 && a[3].index == 0 && copy.count == 1000 && a.count == 1000)
-    #expect(Array(copy.map(\.position)) == (0..<1000).map(UInt64.init))
+    #expect(Array(copy.map(\.markValue)) == (0..<1000).map(UInt32.init))
   }
 }

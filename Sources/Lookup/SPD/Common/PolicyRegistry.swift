@@ -2,26 +2,26 @@
 /// their indexes and ages, the duplicate check and the default actions.
 ///
 /// Storage. Each live policy occupies a *slot*: `rules[slot]` is its hot `PolicyRule`
-/// (64 bytes), `extras[slot]` its cold `PolicyRuleExtras` (32 bytes); templates, when a
+/// (64 bytes), `extras[slot]` its cold `PolicyRuleExtras` (24 bytes); templates, when a
 /// policy has any, live in a side table by slot. Free slots are reused (a free list). SPD
 /// indexes hold slot numbers, never copies of policies, so a policy's data exists once.
 ///
 /// Changes. A structure asks the registry *first*; only when the registry accepts a change
 /// does the structure touch its own index, so a refused change leaves everything as it was.
 ///
-/// Ages. Each insert or replacement takes the next `position` (64-bit, never wraps in
-/// practice) and the next 32-bit `sequence` (the image of the age inside `PolicyRule.rank`);
-/// lower is older. This is the kernel's `pos`. When the sequence would overflow, every live
-/// rule is renumbered in age order (`renumberings` counts it; ranks keep their order but
-/// change value, so indexes that cache ranks rebuild).
+/// Ages. Each insert or replacement takes the next 32-bit `sequence` (the low half of
+/// `PolicyRule.rank`); lower is older. This is the kernel's `pos`. When the counter would
+/// overflow, every live rule is renumbered from 1 in sequence order (`renumberings` counts
+/// it; ranks keep their order but change value, so indexes that cache ranks rebuild): live
+/// sequences are always unique and in age order, so no wider age is stored.
 ///
 /// Indexes follow the kernel's `xfrm_gen_index`: a generator stepping by 8, OR-ed with the
 /// direction, skipping 0 and indexes in use; an explicit index must carry its direction in
 /// its low three bits.
 ///
 /// Complexity: add, update, remove O(1) expected (renumbering, once per 2³² changes, is
-/// O(n log n)). Memory: 64 + 32 bytes per slot (line-aligned arrays grown by a quarter),
-/// 10–20 each for the identity and index sets (8-byte entries up to 4/5 full): ≈ 120–140
+/// O(n log n)). Memory: 64 + 24 bytes per slot (line-aligned arrays grown by an eighth),
+/// 10–20 each for the identity and index sets (8-byte entries up to 4/5 full): ≈ 110–130
 /// bytes per policy.
 public struct PolicyRegistry: Sendable {
   /// The hot record of each slot.
@@ -34,7 +34,6 @@ public struct PolicyRegistry: Sendable {
   @usableFromInline internal var _freeSlots: [UInt32] = []
   @usableFromInline internal var _byIdentity: SlotHashSet
   @usableFromInline internal var _byIndex: SlotHashSet
-  @usableFromInline internal var _nextPosition: UInt64 = 1
   @usableFromInline internal var _nextSequence: UInt32
   @usableFromInline internal var _indexGenerator: UInt32 = 0
   public private(set) var count = 0
@@ -103,7 +102,7 @@ public struct PolicyRegistry: Sendable {
 
   /// The live slots, oldest policy first.
   public var slotsByAge: [UInt32] {
-    _byIndex.slots.sorted { extras[Int($0)].position < extras[Int($1)].position }
+    _byIndex.slots.sorted { rules[Int($0)].sequence < rules[Int($1)].sequence }
   }
 
   /// Every live slot, in no particular order.
@@ -146,7 +145,7 @@ public struct PolicyRegistry: Sendable {
     replacement.index = index
     // Identity and index are unchanged, so neither hash set moves.
     rules[Int(slot)] = PolicyRule(replacement, sequence: _takeSequence())
-    extras[Int(slot)] = PolicyRuleExtras(replacement, position: _takePosition())
+    extras[Int(slot)] = PolicyRuleExtras(replacement)
     _templates[slot] = policy.templates.isEmpty ? nil : policy.templates
     return .replaced(slot: slot, old: old)
   }
@@ -216,7 +215,7 @@ public struct PolicyRegistry: Sendable {
     }
   }
 
-  /// A policy's two records (sequence, position and — for a policy without one — index
+  /// A policy's two records (sequence and — for a policy without one — index
   /// still to be assigned) and its identity hash: made once per change, not once per use.
   private struct _Records {
     var rule: PolicyRule
@@ -226,7 +225,7 @@ public struct PolicyRegistry: Sendable {
 
     init(_ policy: Policy, seed: UInt64) {
       rule = PolicyRule(policy, sequence: 0)
-      extra = PolicyRuleExtras(policy, position: 0)
+      extra = PolicyRuleExtras(policy)
       identityHash = PolicyRegistry.identityHash(rule, extra, seed: seed)
       direction = policy.direction
     }
@@ -251,7 +250,6 @@ public struct PolicyRegistry: Sendable {
     }
     rule.index = extra.index
     rule.rank = UInt64(rule.priority) &<< 32 | UInt64(_takeSequence())
-    extra.position = _takePosition()
     let slot: UInt32
     if let free = _freeSlots.popLast() {
       slot = free
@@ -260,9 +258,11 @@ public struct PolicyRegistry: Sendable {
     } else {
       slot = UInt32(rules.count)
       if rules.count == rules.capacity {
-        // Grow by a quarter, not the standard library's doubling: these two arrays are most
-        // of an SPD's memory, and a full doubling leaves up to half of them unused.
-        let capacity = rules.count + max(64, rules.count / 4)
+        // Grow by an eighth, not the standard library's doubling: these two arrays are most
+        // of an SPD's memory, and a full doubling leaves up to half of them unused. A growth
+        // is one copy of plain data (about 1 ms at 100k policies), rare next to the inserts
+        // that fill it.
+        let capacity = rules.count + max(64, rules.count / 8)
         rules.reserveCapacity(capacity)
         extras.reserveCapacity(capacity)
       }
@@ -274,11 +274,6 @@ public struct PolicyRegistry: Sendable {
     _byIndex.insert(slot, hash: Self.indexHash(extra.index, seed: _byIndex.seed))
     count += 1
     return slot
-  }
-
-  private mutating func _takePosition() -> UInt64 {
-    defer { _nextPosition &+= 1 }
-    return _nextPosition
   }
 
   /// The next sequence; renumbers every live rule first when the counter is exhausted.
@@ -306,7 +301,7 @@ public struct PolicyRegistry: Sendable {
   }
 
   /// Traps on a broken invariant: the hash sets hold exactly the live slots, identities are
-  /// unique, free slots are empty, sequences order the live rules as positions do.
+  /// unique, free slots are empty, sequences are unique and older than the next one.
   public func checkInvariants() {
     let live = Set(_byIndex.slots)
     precondition(live.count == count && Set(_byIdentity.slots) == live, "registry hash sets disagree")
@@ -320,7 +315,7 @@ public struct PolicyRegistry: Sendable {
     }
     let byAge = slotsByAge
     for (a, b) in zip(byAge, byAge.dropFirst()) {
-      precondition(rules[Int(a)].sequence < rules[Int(b)].sequence, "sequences out of age order")
+      precondition(rules[Int(a)].sequence < rules[Int(b)].sequence, "two live rules share a sequence")
     }
     for slot in _freeSlots { precondition(extras[Int(slot)].index == 0 && !live.contains(slot), "bad free slot") }
   }

@@ -175,9 +175,10 @@ public struct PolicyRule: Hashable, Sendable, BitwiseCopyable {
 
 /// The cold part of a policy's record: what only the rare rules with a mark, if_id or
 /// ifindex need at lookup time, and the control path.
+///
+/// 24 bytes: a policy's age is its rule's sequence (`PolicyRule.rank`), which the registry
+/// keeps in age order, so no wider age is stored here.
 public struct PolicyRuleExtras: Hashable, Sendable, BitwiseCopyable {
-  /// The full age (64-bit, never renumbered); `PolicyRule.rank` holds a 32-bit image of it.
-  public var position: UInt64
   /// The policy index; 0 marks a free slot.
   public var index: UInt32
   public var markValue: UInt32
@@ -187,8 +188,7 @@ public struct PolicyRuleExtras: Hashable, Sendable, BitwiseCopyable {
   public var action: PolicyAction
 
   @inlinable
-  public init(_ policy: Policy, position: UInt64) {
-    self.position = position
+  public init(_ policy: Policy) {
     index = policy.index
     markValue = policy.mark.value
     markMask = policy.mark.mask

@@ -33,6 +33,14 @@ public protocol PolicySlotIndex: Sendable {
   /// `rules[slot]`; use `rule` for the slot itself, `rules` for every other slot).
   mutating func unlink(_ slot: UInt32, rule: PolicyRule, rules: LineAlignedArray<PolicyRule>)
 
+  /// A hint that `slot` is about to be unlinked, given as soon as its slot is known and
+  /// before the registry's own work on the removal: an index whose `unlink` starts with
+  /// dependent loads may start them here, so their cache misses overlap the registry's.
+  /// Must not change anything (`mutating` only so that the call reaches the index in place:
+  /// a non-mutating call through the database's `_index` requirement copies the index, a
+  /// retain and release of each of its arrays). Default: nothing.
+  mutating func prepareToUnlink(_ slot: UInt32)
+
   /// Lowers `best` to the best-ranked matching rule, if better than `best`.
   func search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate)
 
@@ -61,6 +69,8 @@ extension PolicySlotIndex {
   public func emptyCopy() -> Self { Self() }
 
   @inlinable public var prefersBatchSearch: Bool { true }
+
+  @inlinable public mutating func prepareToUnlink(_ slot: UInt32) {}
 
   @inlinable
   public func search(_ keys: UnsafeBufferPointer<FlowKey>, contexts: UnsafeBufferPointer<UInt8>, rules: PolicyRules,
@@ -125,6 +135,7 @@ extension SlotIndexedPolicyDatabase {
 
   @discardableResult
   public mutating func remove(_ index: UInt32) throws(LookupError) -> Policy {
+    if let slot = _registry.slot(forIndex: index) { _index.prepareToUnlink(slot) }
     let removed = try _registry.remove(index: index)
     let rules = _registry.rules  // read before `_index` is borrowed for the change
     _index.unlink(removed.slot, rule: removed.rule, rules: rules)

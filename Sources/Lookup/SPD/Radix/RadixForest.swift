@@ -1,3 +1,5 @@
+import CLookupSupport
+
 /// The tries of one address family: per context byte, a destination trie whose nodes hold
 /// source tries whose nodes hold rank-ordered slot lists. `RadixIndex` keeps one forest with
 /// 32-bit keys (IPv4) and one with 128-bit keys (IPv6), so IPv4 nodes are 32 bytes.
@@ -313,6 +315,20 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
     }
   }
 
+  /// Prefetches the node holding `slot` and its parent, the first two dependent loads of
+  /// `unlink` (each a cache miss in a large forest), while the registry does its part of
+  /// the removal.
+  func prepareToUnlink(_ slot: UInt32) {
+    guard Int(slot) < _holders.count else { return }
+    let n = _holders[Int(slot)]
+    guard Int(n) < _nodes.count else { return }  // also `none`
+    _nodes.withUnsafeBufferPointer { nodes in
+      lookup_prefetch(nodes.baseAddress! + Int(n))
+      let parent = nodes[Int(n)].parent
+      if Int(parent) < nodes.count { lookup_prefetch(nodes.baseAddress! + Int(parent)) }
+    }
+  }
+
   /// Records the node whose list (or direct payload) holds `slot`.
   private mutating func _setHolder(_ slot: UInt32, _ holder: UInt32) {
     if _holders.count <= Int(slot) {
@@ -449,8 +465,13 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
     if source { sourceNodeCount += 1 } else { destinationNodeCount += 1 }
     if _freeNode != Node.none {
       let n = _freeNode
-      _freeNode = _nodes[Int(n)].child0
-      _nodes[Int(n)] = node
+      _nodes.withUnsafeMutableBufferPointer { nodes in
+        _freeNode = nodes[Int(n)].child0
+        nodes[Int(n)] = node
+        // The next allocation reads the next free node's link: a miss in a large pool when
+        // removals freed nodes all over it. Start it now, one change ahead.
+        if _freeNode != Node.none { lookup_prefetch(nodes.baseAddress! + Int(_freeNode)) }
+      }
       return n
     }
     precondition(_nodes.count < Int(Node.none), "RadixPolicyTree: node pool full")

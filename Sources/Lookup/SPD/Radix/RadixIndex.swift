@@ -24,6 +24,12 @@ public struct RadixIndex: PolicySlotIndex {
     }
   }
 
+  /// Starts the loads of the slot's holder node and its parent (see `RadixForest`).
+  public mutating func prepareToUnlink(_ slot: UInt32) {
+    _ipv4.prepareToUnlink(slot)
+    if !_ipv6._holders.isEmpty { _ipv6.prepareToUnlink(slot) }
+  }
+
   @inlinable
   public func search(_ key: FlowKey, context: UInt8, rules: PolicyRules,
                      best: inout PolicyMatchCandidate) {

@@ -95,6 +95,31 @@ struct ModelTests {
     }
   }
 
+  /// A rule's hot record is one cache line, and its packed ports, protocol and DSCP give
+  /// back the selector it was made from.
+  @Test func policyRuleIsOneCacheLineAndKeepsItsSelector() throws {
+    #expect(MemoryLayout<PolicyRule>.stride == 64)
+    let selector = try PolicySelector(source: prefix("10.0.0.0/8"), destination: prefix("0.0.0.0/0"),
+                                      sourcePort: try PortSelector(low: 1000, high: 1999), destinationPort: .exactly(443),
+                                      proto: .number(6), dscp: try DSCPSelector(46))
+    let rule = PolicyRule(Policy(selector: selector, priority: 7, direction: .out, action: .block), sequence: 1)
+    #expect(rule.sourcePort == selector.sourcePort && rule.destinationPort == selector.destinationPort)
+    #expect(rule.proto == 6 && rule.dscp == 46 && rule.action == .block && !rule.needsExtras)
+    var flow = FlowKey(source: IPAddress(parsing: "10.1.1.1")!, destination: IPAddress(parsing: "1.1.1.1")!,
+                       sourcePort: 1500, destinationPort: 443, proto: 6, direction: .out)
+    flow.dscp = 46
+    #expect(rule.matchesPortsProtocolAndDSCP(flow))
+    for change in [{ (f: inout FlowKey) in f.sourcePort = 2000 }, { $0.destinationPort = 444 }, { $0.proto = 17 },
+                   { $0.dscp = 10 }] {
+      var other = flow
+      change(&other)
+      #expect(!rule.matchesPortsProtocolAndDSCP(other))
+    }
+    let any = PolicyRule(Policy(selector: try PolicySelector(source: prefix("0.0.0.0/0"), destination: prefix("0.0.0.0/0")),
+                                priority: 1, direction: .out), sequence: 2)
+    #expect(any.proto == 0x100 && any.dscp == 0xFF && any.sourcePort == .any && any.matchesPortsProtocolAndDSCP(flow))
+  }
+
   @Test func flowKeyIsOneCacheLine() {
     #expect(MemoryLayout<FlowKey>.size == 64)
     #expect(MemoryLayout<PolicyLookupResult>.size <= 8)

@@ -119,7 +119,8 @@ struct RandomPolicies {
     let protos: [ProtocolSelector] = [.any, .any, .number(6), .number(17), .number(1)]
     let sel = try! PolicySelector(source: prefix(), destination: prefix(), sourcePort: port(), destinationPort: port(),
                                   proto: protos[Int.random(in: 0..<protos.count, using: &rng)],
-                                  ifindex: Bool.random(using: &rng) ? 0 : UInt32.random(in: 1...2, using: &rng))
+                                  ifindex: Bool.random(using: &rng) ? 0 : UInt32.random(in: 1...2, using: &rng),
+                                  dscp: Int.random(in: 0..<4, using: &rng) == 0 ? try! DSCPSelector([0, 10, 46][Int.random(in: 0..<3, using: &rng)]) : .any)
     let marks = [MarkSelector.any, .any, MarkSelector(value: 1, mask: 1), MarkSelector(value: 0x10, mask: 0xF0)]
     return Policy(selector: sel, priority: UInt32.random(in: 0..<4, using: &rng),
                   direction: Int.random(in: 0..<4, using: &rng) == 0 ? .in : .out,
@@ -141,6 +142,7 @@ struct RandomPolicies {
     key.mark = [0, 1, 0x13, 0x20][Int.random(in: 0..<4, using: &rng)]
     key.interfaceID = Int.random(in: 0..<5, using: &rng) == 0 ? 1 : 0
     key.ifindex = UInt32.random(in: 0...2, using: &rng)
+    key.dscp = [0, 10, 46, 63][Int.random(in: 0..<4, using: &rng)]
     return key
   }
 }

@@ -191,13 +191,11 @@ public struct PolicyRegistry: Sendable {
   static func identityHash(_ rule: PolicyRule, _ extra: PolicyRuleExtras, seed: UInt64) -> UInt64 {
     var h = SeededHash.mix(seed, rule.sourceBits)
     h = SeededHash.mix(h, rule.destinationBits)
-    h = SeededHash.mix(h, UInt64(rule.sourceLength) | UInt64(rule.destinationLength) << 8
-                          | UInt64(rule.context) << 16 | UInt64(rule.dscp) << 24 | UInt64(rule.proto) << 32)
+    h = SeededHash.mix(h, UInt64(rule.sourceLength) | UInt64(rule.destinationLength) << 8 | UInt64(rule.context) << 16)
     h = SeededHash.mix(h, UInt64(extra.markValue) | UInt64(extra.markMask) << 32)
     h = SeededHash.mix(h, UInt64(extra.interfaceID) | UInt64(extra.ifindex) << 32)
-    return SeededHash.mix(h, UInt64(rule.sourcePortA) | UInt64(rule.sourcePortB) << 16
-                             | UInt64(rule.destinationPortA) << 32 | UInt64(rule.destinationPortB) << 48
-                             ^ UInt64(rule.flags & 3) << 62)
+    h = SeededHash.mix(h, rule.selectorValue & PolicyRule.selectorIdentityBits)
+    return SeededHash.mix(h, rule.selectorMask)
   }
 
   @inlinable

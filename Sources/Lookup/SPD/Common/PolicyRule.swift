@@ -4,7 +4,7 @@
 /// The `PolicyRegistry` keeps one per live policy in a contiguous, line-aligned array
 /// (`LineAlignedArray`: a Swift `Array` would start it at 48 mod 64, splitting every record
 /// over two lines) indexed by *slot*,
-/// beside a cold `PolicyRuleExtras` array (index, action, mark, if_id, ifindex, full age).
+/// beside a cold `PolicyRuleExtras` array (index, action, mark, if_id, ifindex).
 /// Every SPD index stores slots (4 bytes) and reads rules through a `PolicyRules` view, so a
 /// policy's data exists once.
 ///
@@ -16,29 +16,30 @@
 ///
 /// Rules whose mark, if_id and ifindex are all "any"/0 — nearly all of them — are decided by
 /// this record alone; the others carry `needsExtras` and are finished against their extras.
+/// Ports, protocol and DSCP are packed as a value word and a mask word (`selectorValue`,
+/// `selectorMask`), so that a rule without port ranges or extras is checked against a flow
+/// with one masked comparison (acl1_10k tuple space: 354 → 334 instructions per lookup).
 public struct PolicyRule: Hashable, Sendable, BitwiseCopyable {
   /// Source and destination as written (host bits kept); matching masks them by length.
   public var sourceBits: UInt128
   public var destinationBits: UInt128
   /// priority << 32 | sequence: lower ranks win.
   public var rank: UInt64
+  /// Ports, protocol and DSCP as one word, laid out like `selectorWord(of:)` of a flow:
+  /// source port in bits 0–15, destination port 16–31, protocol 32–39, DSCP 40–47 — each
+  /// field's value, or a port range's low end — and the `Flags` in bits 48–55.
+  public var selectorValue: UInt64
+  /// The same fields' masks (all ones, or 0 for "any"), or a port range's high end; 0 in
+  /// the flag bits. A rule without port ranges matches a flow's word `w` when
+  /// `(w ^ selectorValue) & selectorMask == 0`: five instructions for ports, protocol and
+  /// DSCP together, where comparing field by field took about twenty-five.
+  public var selectorMask: UInt64
   /// The policy index (also in the extras): the answer, without a second cache miss.
   public var index: UInt32
-  /// Each port selector in 4 bytes: (value, mask), or (low, high) when its flag says range.
-  public var sourcePortA: UInt16
-  public var sourcePortB: UInt16
-  public var destinationPortA: UInt16
-  public var destinationPortB: UInt16
-  /// 0x100 = any protocol, else the number.
-  public var proto: UInt16
   public var sourceLength: UInt8
   public var destinationLength: UInt8
   /// family | direction << 4 | type << 6 (`PolicyRule.context(...)`).
   public var context: UInt8
-  /// 0xFF = any DSCP.
-  public var dscp: UInt8
-  /// `Flags`: port forms, extras needed, action.
-  public var flags: UInt8
 
   /// Bits of `flags`.
   public enum Flags {
@@ -50,6 +51,9 @@ public struct PolicyRule: Hashable, Sendable, BitwiseCopyable {
     public static let block: UInt8 = 8
   }
 
+  /// Where the flags sit in `selectorValue`.
+  @usableFromInline static var flagShift: UInt64 { 48 }
+
   @inlinable
   public init(_ policy: Policy, sequence: UInt32) {
     let s = policy.selector
@@ -58,26 +62,62 @@ public struct PolicyRule: Hashable, Sendable, BitwiseCopyable {
     rank = UInt64(policy.priority) &<< 32 | UInt64(sequence)
     index = policy.index
     var flags: UInt8 = 0
+    var value: UInt64 = 0, mask: UInt64 = 0
     if s.sourcePort.isValueMask {
-      (sourcePortA, sourcePortB) = (s.sourcePort.value, s.sourcePort.mask)
+      value |= UInt64(s.sourcePort.value)
+      mask |= UInt64(s.sourcePort.mask)
     } else {
-      (sourcePortA, sourcePortB) = (s.sourcePort.low, s.sourcePort.high)
+      value |= UInt64(s.sourcePort.low)
+      mask |= UInt64(s.sourcePort.high)
       flags |= Flags.sourcePortIsRange
     }
     if s.destinationPort.isValueMask {
-      (destinationPortA, destinationPortB) = (s.destinationPort.value, s.destinationPort.mask)
+      value |= UInt64(s.destinationPort.value) &<< 16
+      mask |= UInt64(s.destinationPort.mask) &<< 16
     } else {
-      (destinationPortA, destinationPortB) = (s.destinationPort.low, s.destinationPort.high)
+      value |= UInt64(s.destinationPort.low) &<< 16
+      mask |= UInt64(s.destinationPort.high) &<< 16
       flags |= Flags.destinationPortIsRange
     }
-    proto = s.proto._raw
+    let proto = s.proto._raw  // 0x100 = any
+    if proto != 0x100 {
+      value |= UInt64(proto & 0xFF) &<< 32
+      mask |= 0xFF &<< 32
+    }
+    let dscp = s.dscp._raw  // 0xFF = any
+    if dscp != 0xFF {
+      value |= UInt64(dscp) &<< 40
+      mask |= 0xFF &<< 40
+    }
     sourceLength = s.source.length
     destinationLength = s.destination.length
     context = PolicyRule.context(family: s.family, direction: policy.direction, type: policy.type)
-    dscp = s.dscp._raw
     if policy.mark != .any || policy.interfaceID != 0 || s.ifindex != 0 { flags |= Flags.needsExtras }
     if policy.action == .block { flags |= Flags.block }
-    self.flags = flags
+    selectorValue = value | UInt64(flags) &<< Self.flagShift
+    selectorMask = mask
+  }
+
+  /// `Flags`: port forms, extras needed, action.
+  @inlinable public var flags: UInt8 { UInt8(truncatingIfNeeded: selectorValue &>> Self.flagShift) }
+  /// Each port selector as two halves: (value, mask), or (low, high) when its flag says range.
+  @inlinable public var sourcePortA: UInt16 { UInt16(truncatingIfNeeded: selectorValue) }
+  @inlinable public var sourcePortB: UInt16 { UInt16(truncatingIfNeeded: selectorMask) }
+  @inlinable public var destinationPortA: UInt16 { UInt16(truncatingIfNeeded: selectorValue &>> 16) }
+  @inlinable public var destinationPortB: UInt16 { UInt16(truncatingIfNeeded: selectorMask &>> 16) }
+  /// 0x100 = any protocol, else the number.
+  @inlinable public var proto: UInt16 {
+    selectorMask &>> 32 & 0xFF == 0 ? 0x100 : UInt16(truncatingIfNeeded: selectorValue &>> 32 & 0xFF)
+  }
+  /// 0xFF = any DSCP.
+  @inlinable public var dscp: UInt8 {
+    selectorMask &>> 40 & 0xFF == 0 ? 0xFF : UInt8(truncatingIfNeeded: selectorValue &>> 40)
+  }
+
+  /// A flow's ports, protocol and DSCP in the layout of `selectorValue`.
+  @inlinable @inline(__always)
+  public static func selectorWord(of key: FlowKey) -> UInt64 {
+    UInt64(key.sourcePort) | UInt64(key.destinationPort) &<< 16 | UInt64(key.proto) &<< 32 | UInt64(key.dscp) &<< 40
   }
 
   /// The source-port selector this rule holds.
@@ -143,21 +183,56 @@ public struct PolicyRule: Hashable, Sendable, BitwiseCopyable {
     return ((source ^ ruleSource) & sourceMask) | ((destination ^ ruleDestination) & destinationMask) == 0
   }
 
-  /// Whether `port` matches a 4-byte port selector: (value, mask), or (low, high) if `isRange`.
+  /// Ports, protocol and DSCP (the selector checks besides addresses and ifindex), given
+  /// the flow's `selectorWord(of:)`.
   @inlinable @inline(__always)
-  static func port(_ port: UInt16, _ a: UInt16, _ b: UInt16, isRange: Bool) -> Bool {
-    isRange ? port &- a <= b &- a : (port ^ a) & b == 0
+  public func matchesPortsProtocolAndDSCP(word: UInt64) -> Bool {
+    let ranges = selectorValue &>> Self.flagShift & UInt64(Flags.sourcePortIsRange | Flags.destinationPortIsRange)
+    if ranges == 0 { return (word ^ selectorValue) & selectorMask == 0 }
+    return _matchesWithRanges(word: word, ranges: ranges)
   }
 
-  /// Ports, protocol and DSCP (the selector checks besides addresses and ifindex).
+  /// `matchesPortsProtocolAndDSCP` of a rule with a port range: the range fields are
+  /// compared as low ≤ port ≤ high, the others as value/mask.
+  @inlinable
+  func _matchesWithRanges(word: UInt64, ranges: UInt64) -> Bool {
+    var mask = selectorMask
+    if ranges & UInt64(Flags.sourcePortIsRange) != 0 {
+      let port = UInt16(truncatingIfNeeded: word), low = sourcePortA, high = sourcePortB
+      if port &- low > high &- low { return false }
+      mask &= ~0xFFFF
+    }
+    if ranges & UInt64(Flags.destinationPortIsRange) != 0 {
+      let port = UInt16(truncatingIfNeeded: word &>> 16), low = destinationPortA, high = destinationPortB
+      if port &- low > high &- low { return false }
+      mask &= ~(0xFFFF &<< 16)
+    }
+    return (word ^ selectorValue) & mask == 0
+  }
+
+  /// Ports, protocol and DSCP of a flow.
   @inlinable @inline(__always)
   public func matchesPortsProtocolAndDSCP(_ key: FlowKey) -> Bool {
-    Self.port(key.sourcePort, sourcePortA, sourcePortB, isRange: flags & Flags.sourcePortIsRange != 0)
-      && Self.port(key.destinationPort, destinationPortA, destinationPortB,
-                   isRange: flags & Flags.destinationPortIsRange != 0)
-      && (proto == 0x100 || proto == UInt16(key.proto))
-      && (dscp == 0xFF || dscp == key.dscp)
+    matchesPortsProtocolAndDSCP(word: Self.selectorWord(of: key))
   }
+
+  /// Everything but the context and the addresses — ports, protocol, DSCP, then mark, if_id
+  /// and ifindex from `extras` when the rule has them, else if_id 0 — for a flow whose
+  /// `selectorWord(of:)` is `word`. A rule with neither port ranges nor extras (nearly
+  /// all) is one masked comparison and one test.
+  @inlinable @inline(__always)
+  public func matchesBesidesAddresses(word: UInt64, _ key: FlowKey, extras: @autoclosure () -> PolicyRuleExtras) -> Bool {
+    let special = selectorValue &>> Self.flagShift
+      & UInt64(Flags.sourcePortIsRange | Flags.destinationPortIsRange | Flags.needsExtras)
+    if special == 0 { return (word ^ selectorValue) & selectorMask == 0 && key.interfaceID == 0 }
+    return matchesPortsProtocolAndDSCP(word: word)
+      && (special & UInt64(Flags.needsExtras) != 0 ? extras().matches(key) : key.interfaceID == 0)
+  }
+
+  /// The bits of `selectorValue` that belong to the selector: the fields and the two
+  /// port-form flags (not `needsExtras` or `block`).
+  public static let selectorIdentityBits: UInt64 =
+    0xFFFF_FFFF_FFFF | UInt64(Flags.sourcePortIsRange | Flags.destinationPortIsRange) &<< 48
 
   /// Whether two rules have the same selector, direction and type (the identity, less the
   /// mark and if_id, which `PolicyRuleExtras.hasSameIdentity` compares).
@@ -165,11 +240,8 @@ public struct PolicyRule: Hashable, Sendable, BitwiseCopyable {
   public func hasSameSelector(as other: PolicyRule) -> Bool {
     sourceBits == other.sourceBits && destinationBits == other.destinationBits
       && sourceLength == other.sourceLength && destinationLength == other.destinationLength
-      && context == other.context && proto == other.proto && dscp == other.dscp
-      && sourcePortA == other.sourcePortA && sourcePortB == other.sourcePortB
-      && destinationPortA == other.destinationPortA && destinationPortB == other.destinationPortB
-      && flags & (Flags.sourcePortIsRange | Flags.destinationPortIsRange)
-        == other.flags & (Flags.sourcePortIsRange | Flags.destinationPortIsRange)
+      && context == other.context && selectorMask == other.selectorMask
+      && (selectorValue ^ other.selectorValue) & Self.selectorIdentityBits == 0
   }
 }
 
@@ -224,8 +296,8 @@ public struct PolicyRules {
   @inlinable @inline(__always)
   public func matches(_ slot: UInt32, _ key: FlowKey, context: UInt8) -> Bool {
     let rule = hot[Int(slot)]
-    return rule.context == context && rule.matchesAddresses(key) && rule.matchesPortsProtocolAndDSCP(key)
-      && (rule.flags & PolicyRule.Flags.needsExtras != 0 ? extras[Int(slot)].matches(key) : key.interfaceID == 0)
+    return rule.context == context && rule.matchesAddresses(key)
+      && rule.matchesBesidesAddresses(word: PolicyRule.selectorWord(of: key), key, extras: extras[Int(slot)])
   }
 
   /// `matches` for a flow of an IPv4 context (`context & 1 == 0`), given the high words of
@@ -234,16 +306,13 @@ public struct PolicyRules {
   public func matchesIPv4(_ slot: UInt32, _ key: FlowKey, source: UInt64, destination: UInt64, context: UInt8) -> Bool {
     let rule = hot[Int(slot)]
     return rule.context == context && rule.matchesIPv4Addresses(source: source, destination: destination)
-      && rule.matchesPortsProtocolAndDSCP(key)
-      && (rule.flags & PolicyRule.Flags.needsExtras != 0 ? extras[Int(slot)].matches(key) : key.interfaceID == 0)
+      && rule.matchesBesidesAddresses(word: PolicyRule.selectorWord(of: key), key, extras: extras[Int(slot)])
   }
 
   /// The predicate without the context and address checks, for indexes whose search has
   /// already placed the flow by its exact prefixes.
   @inlinable @inline(__always)
   public func matchesBesidesAddresses(_ slot: UInt32, _ key: FlowKey) -> Bool {
-    let rule = hot[Int(slot)]
-    return rule.matchesPortsProtocolAndDSCP(key)
-      && (rule.needsExtras ? extras[Int(slot)].matches(key) : key.interfaceID == 0)
+    hot[Int(slot)].matchesBesidesAddresses(word: PolicyRule.selectorWord(of: key), key, extras: extras[Int(slot)])
   }
 }

@@ -362,8 +362,7 @@ public struct TupleSpaceIndex: PolicySlotIndex {
       let rank = rule.pointee.rank
       if rank >= best.rank { return }
       if rule.pointee.matchesIPv4Addresses(source: source, destination: destination)
-        && rule.pointee.matchesPortsProtocolAndDSCP(key)
-        && (rule.pointee.flags & PolicyRule.Flags.needsExtras != 0 ? rules.extras[Int(slot)].matches(key) : key.interfaceID == 0) {
+        && rule.pointee.matchesBesidesAddresses(word: PolicyRule.selectorWord(of: key), key, extras: rules.extras[Int(slot)]) {
         best = PolicyMatchCandidate(rank: rank, slot: slot)
         return
       }

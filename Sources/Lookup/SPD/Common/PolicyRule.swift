@@ -313,6 +313,13 @@ public struct PolicyRules {
   /// already placed the flow by its exact prefixes.
   @inlinable @inline(__always)
   public func matchesBesidesAddresses(_ slot: UInt32, _ key: FlowKey) -> Bool {
-    hot[Int(slot)].matchesBesidesAddresses(word: PolicyRule.selectorWord(of: key), key, extras: extras[Int(slot)])
+    matchesBesidesAddresses(slot, key, word: PolicyRule.selectorWord(of: key))
+  }
+
+  /// `matchesBesidesAddresses` given the flow's `PolicyRule.selectorWord(of:)`, for loops
+  /// that compute it once per lookup.
+  @inlinable @inline(__always)
+  public func matchesBesidesAddresses(_ slot: UInt32, _ key: FlowKey, word: UInt64) -> Bool {
+    hot[Int(slot)].matchesBesidesAddresses(word: word, key, extras: extras[Int(slot)])
   }
 }

@@ -49,7 +49,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
   /// address and have a source trie; those are then searched deepest first (and each source
   /// trie's lists likewise), because longer prefixes usually carry the better priorities:
   /// once a good match is found, the cached minimum priorities skip most of the rest.
-  @inlinable
+  @inlinable @inline(__always)
   func search(_ key: FlowKey, context: UInt8, rules: PolicyRules,
               best: inout PolicyMatchCandidate) {
     let root = _roots[Int(context)]
@@ -75,6 +75,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
                       destinationStack: UnsafeMutableBufferPointer<UInt32>,
                       sourceStack: UnsafeMutableBufferPointer<UInt32>, best: inout PolicyMatchCandidate) {
     let destination = Key.bits(key.destination), source = Key.bits(key.source)
+    let word = PolicyRule.selectorWord(of: key)  // once per lookup, not per candidate
     // The best priority so far, widened so "nothing found" (rank .max) prunes nothing.
     var bestPriority = best.rank &>> 32  // the priority part; "nothing found" (rank .max) prunes nothing
     var depth = 0
@@ -98,13 +99,13 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
         let slot = node.payload
         let rule = rules[slot]
         if rule.rank < best.rank && Key.contains(Key.bits(rule.sourceBits), rule.sourceLength, source)
-            && rules.matchesBesidesAddresses(slot, key) {
+            && rules.matchesBesidesAddresses(slot, key, word: word) {
           best = PolicyMatchCandidate(rank: rule.rank, slot: slot)
           bestPriority = UInt64(rule.priority)
         }
         continue
       }
-      _searchSources(node.payload, key, source, nodes: nodes, lists: lists, rules: rules,
+      _searchSources(node.payload, key, source, word, nodes: nodes, lists: lists, rules: rules,
                      stack: sourceStack, best: &best, bestPriority: &bestPriority)
     }
   }
@@ -112,7 +113,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
   /// The source-trie half of `search`: the nodes on the path of `source` that hold slots,
   /// deepest first, each list scanned in rank order.
   @inlinable @inline(__always)
-  static func _searchSources(_ root: UInt32, _ key: FlowKey, _ source: Bits,
+  static func _searchSources(_ root: UInt32, _ key: FlowKey, _ source: Bits, _ word: UInt64,
                              nodes: UnsafeBufferPointer<RadixNode<Bits>>, lists: UnsafeBufferPointer<UInt32>,
                              rules: PolicyRules, stack: UnsafeMutableBufferPointer<UInt32>,
                              best: inout PolicyMatchCandidate, bestPriority: inout UInt64) {
@@ -141,7 +142,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
         let rank = rule.rank
         // Rank order: nothing after this one can beat the best.
         if rank >= best.rank { break }
-        if rules.matchesBesidesAddresses(slot, key) {
+        if rules.matchesBesidesAddresses(slot, key, word: word) {
           best = PolicyMatchCandidate(rank: rank, slot: slot)
           bestPriority = UInt64(rule.priority)
           break

@@ -75,7 +75,8 @@
 //   indexes, freed nodes reused from a free list; pools grow by a quarter, not by doubling,
 //   on transparent huge pages from 2 MiB. A trie with k distinct prefixes has fewer than 2k
 //   nodes, so at most about 4 nodes per policy; the ClassBench 100k sets need about 2
-//   (destination prefixes held directly: 2.0–2.6 nodes per policy, 70–95 bytes with slack). A one-policy list is kept in its node (no list word: most lists at 100k
+//   (with single policies held by their destination nodes: 1.96–2.02 nodes per policy,
+//   70–80 bytes of index per policy with slack). A one-policy list is kept in its node (no list word: most lists at 100k
 //   policies, and a lookup or removal there reads one line less); longer slot lists are
 //   power-of-two runs in one shared array. Nodes cache the minimum *priority* rather than the full 16-byte rank:
 //   it bounds every rank in the subtree from below and keeps IPv4 nodes small. The holder

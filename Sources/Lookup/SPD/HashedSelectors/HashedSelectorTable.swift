@@ -90,6 +90,13 @@ public struct HashedSelectorIndex: PolicySlotIndex {
     }
   }
 
+  /// The inexact tree's removal hint (the exact table's removal starts with a hash: nothing
+  /// to prefetch before the registry's work). Cheap enough to give for every slot: a slot
+  /// of the exact table has no radix holder, and the tree ignores it.
+  public mutating func prepareToUnlink(_ slot: UInt32) {
+    _inexact.prepareToUnlink(slot)
+  }
+
   /// The exact chain first, then the inexact candidates: the better of both wins.
   @inlinable
   public func search(_ key: FlowKey, context: UInt8, rules: PolicyRules, best: inout PolicyMatchCandidate) {

@@ -1,9 +1,13 @@
 extension RadixForest {
-  /// The longest slot list (a walk over the pool).
+  /// The longest slot list (a walk over the pool); a slot held directly counts as a list of one.
   var maximumListLength: Int {
     var longest = 0
-    for node in _nodes where node.kind == .source && node.payload != Node.none {
-      longest = Swift.max(longest, _lists.count(start: node.payload, listClass: node.listClass))
+    for node in _nodes where node.payload != Node.none {
+      if node.kind == .source {
+        longest = Swift.max(longest, _lists.count(start: node.payload, listClass: node.listClass))
+      } else if node.holdsSlotDirectly {
+        longest = Swift.max(longest, 1)
+      }
     }
     return longest
   }

@@ -21,8 +21,9 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
   @usableFromInline var _nodes = LineAlignedArray<RadixNode<Bits>>()
   @usableFromInline var _freeNode: UInt32 = RadixNode<Bits>.none
   @usableFromInline var _lists = RadixSlotLists()
-  /// Per slot, the source node whose list holds it (`none` for slots of the other family or
-  /// not linked): a removal starts there instead of walking down from the root.
+  /// Per slot, the node holding it — the source node whose list holds it, or the destination
+  /// node holding it directly (`none` for slots of the other family or not linked): a
+  /// removal starts there instead of walking down from the root.
   @usableFromInline var _holders: [UInt32] = []
   @usableFromInline var destinationNodeCount = 0
   @usableFromInline var sourceNodeCount = 0

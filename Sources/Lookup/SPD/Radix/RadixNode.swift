@@ -3,7 +3,8 @@
 enum RadixNodeKind: UInt8, Sendable, BitwiseCopyable {
   /// On the free list (`child0` links to the next free node).
   case free
-  /// A node of a destination trie; `payload` is the root of its source trie.
+  /// A node of a destination trie; `payload` is the root of its source trie, or the slot of
+  /// its only policy (`RadixNode.holdsSlotDirectly`).
   case destination
   /// A node of a source trie; `payload` is the start of its slot list.
   case source

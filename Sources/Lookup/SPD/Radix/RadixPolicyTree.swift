@@ -72,7 +72,7 @@
 //   Nodes are plain structs in one pool per family (32 bytes with IPv4 keys — 27 of fields,
 //   padded so that no node straddles two cache lines — and 48 with IPv6: prefix, two
 //   children, payload, cached minimum, parent, length, list class, kind), linked by 32-bit
-//   indexes, freed nodes reused from a free list; pools grow by a quarter, not by doubling,
+//   indexes, freed nodes reused from a free list; pools grow by an eighth, not by doubling,
 //   on transparent huge pages from 2 MiB. A trie with k distinct prefixes has fewer than 2k
 //   nodes, so at most about 4 nodes per policy; the ClassBench 100k sets need about 2
 //   (with single policies held by their destination nodes: 1.96–2.02 nodes per policy,

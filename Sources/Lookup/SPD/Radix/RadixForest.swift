@@ -47,8 +47,8 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
   /// Lowers `best` to the best-ranked rule of `context` matching `key` (see `RadixIndex`).
   ///
   /// The walk down the destination trie only collects the nodes on the path that contain the
-  /// address and have a source trie; those are then searched deepest first (and each source
-  /// trie's lists likewise), because longer prefixes usually carry the better priorities:
+  /// address and have a payload (a source trie, or a policy held directly); those are then
+  /// searched deepest first (and each source trie's lists likewise), because longer prefixes usually carry the better priorities:
   /// once a good match is found, the cached minimum priorities skip most of the rest.
   @inlinable @inline(__always)
   func search(_ key: FlowKey, context: UInt8, rules: PolicyRules,

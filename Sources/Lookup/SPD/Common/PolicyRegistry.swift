@@ -154,6 +154,15 @@ public struct PolicyRegistry: Sendable {
   public mutating func remove(index: UInt32) throws(LookupError)
   -> (slot: UInt32, rule: PolicyRule, extras: PolicyRuleExtras, templates: [PolicyTemplate]) {
     guard let slot = slot(forIndex: index) else { throw .policyNotFound(index: index) }
+    return remove(slot: slot, index: index)
+  }
+
+  /// `remove(index:)` for a caller that has already found the slot (`slot(forIndex: index)`),
+  /// so that the index set is not searched twice.
+  public mutating func remove(slot: UInt32, index: UInt32)
+  -> (slot: UInt32, rule: PolicyRule, extras: PolicyRuleExtras, templates: [PolicyTemplate]) {
+    precondition(Int(slot) < extras.count && extras[Int(slot)].index == index && index != 0,
+                 "PolicyRegistry.remove(slot:index:): slot \(slot) does not hold index \(index)")
     let rule = rules[Int(slot)], extra = extras[Int(slot)]
     // Most policies have no templates: skip the dictionary then.
     let template = _templates.isEmpty ? [] : _templates.removeValue(forKey: slot) ?? []

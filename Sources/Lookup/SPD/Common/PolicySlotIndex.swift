@@ -135,8 +135,9 @@ extension SlotIndexedPolicyDatabase {
 
   @discardableResult
   public mutating func remove(_ index: UInt32) throws(LookupError) -> Policy {
-    if let slot = _registry.slot(forIndex: index) { _index.prepareToUnlink(slot) }
-    let removed = try _registry.remove(index: index)
+    guard let slot = _registry.slot(forIndex: index) else { throw .policyNotFound(index: index) }
+    _index.prepareToUnlink(slot)
+    let removed = _registry.remove(slot: slot, index: index)
     let rules = _registry.rules  // read before `_index` is borrowed for the change
     _index.unlink(removed.slot, rule: removed.rule, rules: rules)
     return PolicyRegistry.policy(rule: removed.rule, extras: removed.extras, templates: removed.templates)

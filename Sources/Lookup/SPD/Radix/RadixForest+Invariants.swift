@@ -110,8 +110,7 @@ extension RadixForest {
                          occurrences: &occurrences, destinationNodes: &destinationNodes, sourceNodes: &sourceNodes,
                          listWords: &listWords)
         let root = _nodes[Int(node.payload)]
-        precondition(!(root.listClass == RadixSlotLists.inlineClass && root.child0 == Node.none && root.child1 == Node.none),
-                     "radix: a source trie of one slot under node \(n), not held directly")
+        precondition(!root.isLoneSlot, "radix: a source trie of one slot under node \(n), not held directly")
       }
     }
     for side in [false, true] where node.child(side) != Node.none {

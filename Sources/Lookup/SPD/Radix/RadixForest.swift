@@ -403,8 +403,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
     // the destination node through a change, and the link above collapsed it.)
     if parent != Node.none {
       let kept = _nodes[Int(replacement)]
-      if kept.kind == .source && kept.listClass == RadixSlotLists.inlineClass
-          && kept.child0 == Node.none && kept.child1 == Node.none && _nodes[Int(parent)].kind == .destination {
+      if kept.kind == .source && kept.isLoneSlot && _nodes[Int(parent)].kind == .destination {
         _collapseIfSingle(replacement, into: parent)
       }
     }
@@ -417,7 +416,7 @@ struct RadixForest<Bits: FixedWidthInteger & UnsignedInteger & Sendable & Bitwis
   private mutating func _collapseIfSingle(_ sourceRoot: UInt32, into destination: UInt32) {
     if sourceRoot == Node.none { return }
     let node = _nodes[Int(sourceRoot)]
-    guard node.listClass == RadixSlotLists.inlineClass && node.child0 == Node.none && node.child1 == Node.none else { return }
+    guard node.isLoneSlot else { return }
     let slot = node.payload
     _freeNode(sourceRoot)
     _nodes[Int(destination)].payload = slot

@@ -79,6 +79,11 @@ struct RadixNode<Bits: FixedWidthInteger & UnsignedInteger & Sendable & BitwiseC
   @inlinable @inline(__always)
   var holdsSlotDirectly: Bool { kind == .destination && listClass == RadixSlotLists.inlineClass }
 
+  /// A node with one slot in its payload and no children: as a source trie's root, a trie
+  /// of one policy, which its destination node holds directly instead.
+  @inlinable
+  var isLoneSlot: Bool { listClass == RadixSlotLists.inlineClass && child0 == Self.none && child1 == Self.none }
+
   /// Whether the node must stay: it carries a payload or joins two subtrees.
   @inlinable
   var isNeeded: Bool { payload != Self.none || (child0 != Self.none && child1 != Self.none) }

@@ -236,6 +236,90 @@ public protocol TargetedInvalidation: LookupStructure {
   /// removal can only change the answers it was: this lets the cache decide from its small
   /// per-way records without reading any key.
   static func removal(of entry: Entry, mayAffect cached: Result) -> Bool
+
+  /// The bits a cached key (as its words) with answer `cached` sets in its block's summary: a
+  /// 64-bit Bloom filter per block of cache ways that lets a targeted invalidation skip the
+  /// blocks no entry of which the change could affect (see `FlowCache`). Must agree with the
+  /// two queries below: whenever `change(of: e, mayAffect: k, cachedAnswer: a)` holds,
+  /// `summaryQuery(ofChange: e).admits(summaryBits(of: k.cacheWords, answer: a))`, and
+  /// whenever `removal(of: e, mayAffect: a)` holds, `summaryQuery(ofRemoval: e).admits(
+  /// summaryBits(of: w, answer: a))` for all key words `w` — and then, since a query only
+  /// asks for bits, it admits any summary that contains those bits. Default: every bit.
+  static func summaryBits(of words: CacheKeyWords, answer cached: Result) -> UInt64
+
+  /// Which summaries may hold an entry `change(of: entry, ...)` affects. Default: all.
+  static func summaryQuery(ofChange entry: Entry) -> CacheSummaryQuery
+
+  /// Which summaries may hold an entry `removal(of: entry, ...)` affects. Default: all.
+  static func summaryQuery(ofRemoval entry: Entry) -> CacheSummaryQuery
+}
+
+extension TargetedInvalidation {
+  @inlinable public static func summaryBits(of words: CacheKeyWords, answer cached: Result) -> UInt64 { ~0 }
+  @inlinable public static func summaryQuery(ofChange entry: Entry) -> CacheSummaryQuery { .all }
+  @inlinable public static func summaryQuery(ofRemoval entry: Entry) -> CacheSummaryQuery { .all }
+}
+
+/// A question to the flow cache's block summaries (`TargetedInvalidation.summaryBits`): a
+/// summary is admitted when it has a bit of `any`, or a bit of `both.0` and a bit of
+/// `both.1`. The summary's layout is the structure's own; `CacheSummary` has the one the
+/// library's structures use.
+public struct CacheSummaryQuery: Hashable, Sendable {
+  public var any: UInt64
+  public var both: (UInt64, UInt64)
+
+  @inlinable
+  public init(any: UInt64, both: (UInt64, UInt64) = (0, 0)) {
+    self.any = any
+    self.both = both
+  }
+
+  /// Admits every summary with a bit set (every block holding an entry).
+  public static let all = CacheSummaryQuery(any: ~0)
+
+  @inlinable @inline(__always)
+  public func admits(_ summary: UInt64) -> Bool {
+    summary & any != 0 || (summary & both.0 != 0 && summary & both.1 != 0)
+  }
+
+  public static func == (a: CacheSummaryQuery, b: CacheSummaryQuery) -> Bool {
+    a.any == b.any && a.both.0 == b.both.0 && a.both.1 == b.both.1
+  }
+
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(any)
+    hasher.combine(both.0)
+    hasher.combine(both.1)
+  }
+}
+
+/// The summary layout of the library's structures: the low 32 bits hold one bit per cached
+/// answer (a hash of its identifier); the high 32 bits two fields of 16 — for a policy cache
+/// the flow's source and destination /16, for an SA cache the SPI (in both) — one bit each
+/// per cached key.
+public enum CacheSummary {
+  /// Every bit of the low key field.
+  public static let anyLow: UInt64 = 0x0000_FFFF_0000_0000
+  /// Every bit of the high key field.
+  public static let anyHigh: UInt64 = 0xFFFF_0000_0000_0000
+
+  /// The answer bit of an answer's identifier.
+  @inlinable @inline(__always)
+  public static func answerBit(_ identifier: UInt32) -> UInt64 {
+    1 &<< ((UInt64(identifier) &* 0x9E37_79B9_7F4A_7C15) &>> 59)
+  }
+
+  /// The low key field's bit of a value.
+  @inlinable @inline(__always)
+  public static func lowBit(_ value: UInt32) -> UInt64 {
+    1 &<< (32 &+ ((UInt64(value) &* 0xC2B2_AE3D_27D4_EB4F) &>> 60))
+  }
+
+  /// The high key field's bit of a value.
+  @inlinable @inline(__always)
+  public static func highBit(_ value: UInt32) -> UInt64 {
+    1 &<< (48 &+ ((UInt64(value) &* 0x1656_67B1_9E37_79F9) &>> 60))
+  }
 }
 
 extension PolicyDatabase {
@@ -251,6 +335,32 @@ extension PolicyDatabase {
   public static func removal(of policy: Policy, mayAffect cached: PolicyLookupResult) -> Bool {
     cached.index == policy.index
   }
+
+  /// The answer's policy index; the flow's source /16 (low key field) and destination /16
+  /// (high key field). The head's first word holds the top 32 bits of the source in its low
+  /// half and of the destination in its high half, for every family.
+  @inlinable @inline(__always)
+  public static func summaryBits(of words: CacheKeyWords, answer cached: PolicyLookupResult) -> UInt64 {
+    CacheSummary.answerBit(cached.index) | CacheSummary.lowBit(UInt32(truncatingIfNeeded: words.head.w0 &>> 16) & 0xFFFF)
+      | CacheSummary.highBit(UInt32(truncatingIfNeeded: words.head.w0 &>> 48))
+  }
+
+  /// The entries whose answer the policy was, and those of flows in both its prefixes: the
+  /// source /16 and destination /16 the prefixes fix when at least that long, any otherwise.
+  @inlinable
+  public static func summaryQuery(ofChange policy: Policy) -> CacheSummaryQuery {
+    let source = policy.selector.source, destination = policy.selector.destination
+    return CacheSummaryQuery(
+      any: CacheSummary.answerBit(policy.index),
+      both: (source.length >= 16 ? CacheSummary.lowBit(UInt32(truncatingIfNeeded: source.network &>> 112)) : CacheSummary.anyLow,
+             destination.length >= 16
+               ? CacheSummary.highBit(UInt32(truncatingIfNeeded: destination.network &>> 112)) : CacheSummary.anyHigh))
+  }
+
+  @inlinable
+  public static func summaryQuery(ofRemoval policy: Policy) -> CacheSummaryQuery {
+    CacheSummaryQuery(any: CacheSummary.answerBit(policy.index))
+  }
 }
 
 extension SecurityAssociationDatabase {
@@ -265,5 +375,20 @@ extension SecurityAssociationDatabase {
   /// forms alike: a lookup's answer is one matching SA; dropping another leaves it best).
   public static func removal(of sa: SecurityAssociation, mayAffect cached: SALookupResult) -> Bool {
     cached.id == sa.id
+  }
+
+  /// The answer's SA id, and the key's SPI (the low half of the head's second word) in both
+  /// key fields.
+  public static func summaryBits(of words: CacheKeyWords, answer cached: SALookupResult) -> UInt64 {
+    let spi = UInt32(truncatingIfNeeded: words.head.w1)
+    return CacheSummary.answerBit(cached.id) | CacheSummary.lowBit(spi) | CacheSummary.highBit(spi)
+  }
+
+  public static func summaryQuery(ofChange sa: SecurityAssociation) -> CacheSummaryQuery {
+    CacheSummaryQuery(any: CacheSummary.answerBit(sa.id), both: (CacheSummary.lowBit(sa.spi), CacheSummary.highBit(sa.spi)))
+  }
+
+  public static func summaryQuery(ofRemoval sa: SecurityAssociation) -> CacheSummaryQuery {
+    CacheSummaryQuery(any: CacheSummary.answerBit(sa.id))
   }
 }

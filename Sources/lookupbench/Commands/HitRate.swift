@@ -162,6 +162,7 @@ struct HitRateResult {
       ("hit_rate", String(format: "%.5f", counters.hitRate)), ("stale_hits", "\(counters.staleHits)"),
       ("evictions", "\(counters.evictions)"), ("expirations", "\(counters.expirations)"),
       ("invalidations", "\(counters.invalidations)"), ("rejected", "\(counters.rejected)"),
+      ("ways_examined", "\(counters.waysExamined)"),
       ("ns_per_lookup", number(nanosecondsPerLookup)), ("ns_hit", number(costs.hit)),
       ("ns_hit_batch", number(costs.hitBatch)), ("held_flows", "\(costs.heldFlows)"),
       ("ns_miss", number(costs.miss)), ("ns_base", number(costs.base)), ("ns_miss_overhead", number(costs.missOverhead)),

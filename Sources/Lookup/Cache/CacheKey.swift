@@ -154,11 +154,20 @@ func _case<E>(_ byte: UInt64, as _: E.Type, cases: Int) -> E {
   return unsafeBitCast(tag, to: E.self)
 }
 
-/// Case counts for `_case` (computed once: `allCases` builds an array on every call).
-@usableFromInline let _addressFamilyCases = AddressFamily.allCases.count
-@usableFromInline let _policyDirectionCases = PolicyDirection.allCases.count
-@usableFromInline let _policyTypeCases = PolicyType.allCases.count
-@usableFromInline let _ipsecProtocolCases = IPsecProtocol.allCases.count
+/// Case counts for `_case`, as constants the compiler folds: `allCases` builds an array on
+/// every call, and a global initialised from it is read through a lazy accessor — a call
+/// each, three per key rebuilt on every cache miss. `_caseCountsAreCurrent` checks them
+/// (asserted when a cache is made).
+@inlinable var _addressFamilyCases: Int { 2 }
+@inlinable var _policyDirectionCases: Int { 3 }
+@inlinable var _policyTypeCases: Int { 2 }
+@inlinable var _ipsecProtocolCases: Int { 3 }
+
+/// Whether the constants above are the enums' case counts.
+func _caseCountsAreCurrent() -> Bool {
+  _addressFamilyCases == AddressFamily.allCases.count && _policyDirectionCases == PolicyDirection.allCases.count
+    && _policyTypeCases == PolicyType.allCases.count && _ipsecProtocolCases == IPsecProtocol.allCases.count
+}
 
 extension FlowKey: CacheKey {
   /// Head: both addresses' top 32 bits, mark and if_id, ifindex and namespace, then ports/

@@ -273,6 +273,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     // The batch lookup copies a group's missing keys into a stack temporary it never
     // deinitialises.
     precondition(_isPOD(Key.self), "FlowCache: the base's keys must be plain data")
+    assert(_caseCountsAreCurrent(), "CacheKey: a case count constant is out of date")
     _meta = Self._allocate(_Meta.self, capacity)
     UnsafeMutableRawPointer(_meta).initializeMemory(as: UInt8.self, repeating: 0,
                                                      count: capacity * MemoryLayout<_Meta>.stride)

@@ -62,7 +62,16 @@ public struct PolicyRegistry: Sendable {
   /// Runs `body` with a read-only view of every slot's rule.
   @inlinable
   public func withRules<R>(_ body: (PolicyRules) throws -> R) rethrows -> R {
-    try body(PolicyRules(hot: rules._unsafeElements, extras: extras._unsafeElements))
+    try body(_unsafeRules)
+  }
+
+  /// The read-only view `withRules` gives, for read paths that hold the registry's owner
+  /// borrowed for their whole run (a batch lookup on a table) and must not capture it in a
+  /// closure: read through a closure there, the registry was copied — a retain and release
+  /// of each of its arrays per call. Valid while the registry is alive and not mutated.
+  @inlinable
+  public var _unsafeRules: PolicyRules {
+    PolicyRules(hot: rules._unsafeElements, extras: extras._unsafeElements)
   }
 
   /// The slot of the policy with this index.

@@ -164,6 +164,12 @@ extension SlotIndexedPolicyDatabase {
   @inlinable @inline(__always)
   func _answer(_ best: PolicyMatchCandidate, direction: PolicyDirection, rules: PolicyRules,
                defaults: DefaultActions) -> PolicyLookupResult {
+    Self._answerOf(best, direction: direction, rules: rules, defaults: defaults)
+  }
+
+  @inlinable @inline(__always)
+  static func _answerOf(_ best: PolicyMatchCandidate, direction: PolicyDirection, rules: PolicyRules,
+                        defaults: DefaultActions) -> PolicyLookupResult {
     guard best.found else { return .noMatch(defaults[direction]) }
     let rule = rules[best.slot]
     return PolicyLookupResult(index: rule.index, action: rule.action)
@@ -172,42 +178,51 @@ extension SlotIndexedPolicyDatabase {
   /// Batch lookup: bursts of up to 64 keys go to the index's batch search, which overlaps
   /// the cache misses of the burst — or, when the index says its batch search does not pay
   /// (`prefersBatchSearch`), single lookups key by key.
-  @inlinable
+  @inlinable @inline(__always)
   public func lookup(_ keys: UnsafeBufferPointer<FlowKey>, into results: UnsafeMutableBufferPointer<PolicyLookupResult>) {
     precondition(results.count >= keys.count, "batch result buffer too small")
+    // The registry is read before and outside the closures below: read inside them, the
+    // specialised batch lookup copied the whole registry (an outlined copy and destroy, a
+    // retain and release of each of its arrays: ~400 instructions per call, per group of
+    // misses in a flow cache).
+    let defaults = _registry.defaultActions
+    let rules = _registry._unsafeRules
     guard _index.prefersBatchSearch else {
-      // The single search key by key, inside one view of the rules (not one per key).
-      let defaults = _registry.defaultActions
-      _registry.withRules { rules in
-        for i in 0..<keys.count {
-          let key = keys[i]
-          var best = PolicyMatchCandidate()
-          _index.search(key, context: PolicyRule.context(of: key), rules: rules, best: &best)
-          results[i] = _answer(best, direction: key.direction, rules: rules, defaults: defaults)
-        }
+      // The single search key by key.
+      for i in 0..<keys.count {
+        let key = keys[i]
+        var best = PolicyMatchCandidate()
+        _index.search(key, context: PolicyRule.context(of: key), rules: rules, best: &best)
+        results[i] = _answer(best, direction: key.direction, rules: rules, defaults: defaults)
       }
       return
     }
+    Self._lookupInBursts(keys, into: results, index: _index, rules: rules, defaults: defaults)
+  }
+
+  /// The batch lookup's bursts through the index's batch search. The index comes in as a
+  /// parameter: referenced as `_index` inside the stack-buffer closures, it was copied into
+  /// them (a retain and release of each of its arrays per call).
+  @inlinable
+  static func _lookupInBursts(_ keys: UnsafeBufferPointer<FlowKey>, into results: UnsafeMutableBufferPointer<PolicyLookupResult>,
+                              index: SlotIndex, rules: PolicyRules, defaults: DefaultActions) {
     let burst = 64
     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: burst) { contexts in
       withUnsafeTemporaryAllocation(of: PolicyMatchCandidate.self, capacity: burst) { best in
-        _registry.withRules { rules in
-          var offset = 0
-          while offset < keys.count {
-            let count = min(burst, keys.count - offset)
-            let chunk = UnsafeBufferPointer(rebasing: keys[offset..<(offset + count)])
-            for i in 0..<count {
-              contexts[i] = PolicyRule.context(of: chunk[i])
-              best[i] = PolicyMatchCandidate()
-            }
-            _index.search(chunk, contexts: UnsafeBufferPointer(rebasing: contexts[0..<count]), rules: rules,
-                          best: UnsafeMutableBufferPointer(rebasing: best[0..<count]))
-            for i in 0..<count {
-              results[offset + i] = _answer(best[i], direction: chunk[i].direction, rules: rules,
-                                            defaults: _registry.defaultActions)
-            }
-            offset += count
+        var offset = 0
+        while offset < keys.count {
+          let count = min(burst, keys.count - offset)
+          let chunk = UnsafeBufferPointer(rebasing: keys[offset..<(offset + count)])
+          for i in 0..<count {
+            contexts[i] = PolicyRule.context(of: chunk[i])
+            best[i] = PolicyMatchCandidate()
           }
+          index.search(chunk, contexts: UnsafeBufferPointer(rebasing: contexts[0..<count]), rules: rules,
+                       best: UnsafeMutableBufferPointer(rebasing: best[0..<count]))
+          for i in 0..<count {
+            results[offset + i] = Self._answerOf(best[i], direction: chunk[i].direction, rules: rules, defaults: defaults)
+          }
+          offset += count
         }
       }
     }

@@ -111,6 +111,11 @@ public struct HashedSelectorIndex: PolicySlotIndex {
     _inexact.search(keys, contexts: contexts, rules: rules, best: best)
   }
 
+  /// The burst pays when the exact table's grouped search does (large tables); below that,
+  /// a burst would walk its keys twice (exact table, then tree) where single lookups walk
+  /// them once (acl1_10k: 105-108 ns per single lookup, 118-121 per key in bursts).
+  @inlinable public var prefersBatchSearch: Bool { _exact.prefersBatchSearch }
+
   public var memoryFootprint: Int { _exact.memoryFootprint + _inexact.memoryFootprint }
 
   public var statistics: [LookupStatistics.Counter] {

@@ -178,7 +178,7 @@ extension SlotIndexedPolicyDatabase {
   /// Batch lookup: bursts of up to 64 keys go to the index's batch search, which overlaps
   /// the cache misses of the burst — or, when the index says its batch search does not pay
   /// (`prefersBatchSearch`), single lookups key by key.
-  @inlinable @inline(__always)
+  @inlinable
   public func lookup(_ keys: UnsafeBufferPointer<FlowKey>, into results: UnsafeMutableBufferPointer<PolicyLookupResult>) {
     precondition(results.count >= keys.count, "batch result buffer too small")
     // The registry is read before and outside the closures below: read inside them, the

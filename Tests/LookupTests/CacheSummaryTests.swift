@@ -31,8 +31,7 @@ struct CacheSummaryTests {
       let policy = Policy(selector: try PolicySelector(source: source, destination: destination), priority: UInt32(n),
                           index: UInt32(8 * (5_000 + n) + 1), direction: .out)
       policies.append(policy)
-      // Flows inside both prefixes (they match), and one with the destination's first
-      // host bit flipped (inside a short prefix, outside a long one).
+      // Flows inside both prefixes (they match).
       for _ in 0..<3 {
         let inSource = source.network | (address(ipv6).bits & ~source.mask)
         let inDestination = destination.network | (address(ipv6).bits & ~destination.mask)
@@ -61,8 +60,9 @@ struct CacheSummaryTests {
       }
     }
     // The check means something only if many pairs are affected for reasons other than
-    // being the answer (one answer in three is the policy's own).
-    #expect(affected > policies.count * flows.count / 3 + 2_000, "too few matching pairs: \(affected)")
+    // being the answer: one answer in three is the policy's own (policies × flows pairs),
+    // and each matching pair counts twice more.
+    #expect(affected > policies.count * flows.count + 2_000, "too few matching pairs: \(affected)")
     #expect(removals == policies.count * flows.count)
   }
 
@@ -96,6 +96,27 @@ struct CacheSummaryTests {
       }
     }
     #expect(affected > 300, "too few affected pairs: \(affected)")
+  }
+
+  /// A policy inserted without an index (0: the table picks one) is no cached answer's, not
+  /// even of the "no match" answers (whose index is 0): an unrelated insert keeps them. It
+  /// once dropped every cached "no match" answer.
+  @Test func anInsertWithoutAnIndexKeepsUnrelatedNoMatchAnswers() throws {
+    let configuration = try FlowCacheConfiguration(capacity: 1024, associativity: 4, invalidation: .targeted)
+    let cache = FlowCache(base: try TupleSpaceTable(inserting: [
+      Policy(selector: selector("10.0.0.0/8", "0.0.0.0/0"), priority: 10, direction: .out),
+    ]), configuration: configuration, seed: 42)
+    let unmatched = (0..<50).map { flow("192.168.0.\($0)", "1.1.1.1") }
+    for key in unmatched { #expect(!cache.lookup(key).matched) }
+    cache.resetCounters()
+    try cache.insert(Policy(selector: selector("172.16.0.0/12", "0.0.0.0/0"), priority: 1, direction: .out))
+    #expect(cache.counters.invalidations == 0)
+    for key in unmatched { #expect(!cache.lookup(key).matched) }
+    #expect(cache.counters.hits == unmatched.count)
+    // A policy that matches them still takes their "no match" answers away.
+    let covering = try cache.insert(Policy(selector: selector("192.168.0.0/16", "0.0.0.0/0"), priority: 1, direction: .out))
+    #expect(cache.counters.invalidations == unmatched.count)
+    for key in unmatched { #expect(cache.lookup(key).index == covering) }
   }
 
   /// With its summaries the cache examines only the blocks that may hold an affected entry:

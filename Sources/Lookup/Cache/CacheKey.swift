@@ -333,16 +333,18 @@ public enum CacheSummary {
 
 extension PolicyDatabase {
   /// A policy can change a flow's answer only if it matches the flow (it may now win) or it
-  /// is the flow's current answer (its removal or replacement changes it).
+  /// is the flow's current answer (its removal or replacement changes it). Index 0 is no
+  /// policy — an insert that leaves the index to the table carries it — and is the index of
+  /// every "no match" answer: it makes no answer this policy's.
   @inlinable
   public static func change(of policy: Policy, mayAffect key: FlowKey, cachedAnswer cached: PolicyLookupResult) -> Bool {
-    cached.index == policy.index || policy.matches(key)
+    (policy.index != 0 && cached.index == policy.index) || policy.matches(key)
   }
 
   /// The removed policy was the answer, or the answer does not change.
   @inlinable
   public static func removal(of policy: Policy, mayAffect cached: PolicyLookupResult) -> Bool {
-    cached.index == policy.index
+    policy.index != 0 && cached.index == policy.index
   }
 
   /// The answer's policy index; the flow's source /16 (low key field) and destination /16
@@ -360,7 +362,7 @@ extension PolicyDatabase {
   public static func summaryQuery(ofChange policy: Policy) -> CacheSummaryQuery {
     let source = policy.selector.source, destination = policy.selector.destination
     return CacheSummaryQuery(
-      any: CacheSummary.answerBit(policy.index),
+      any: policy.index != 0 ? CacheSummary.answerBit(policy.index) : 0,
       both: (source.length >= 16 ? CacheSummary.lowBit(UInt32(truncatingIfNeeded: source.network &>> 112)) : CacheSummary.anyLow,
              destination.length >= 16
                ? CacheSummary.highBit(UInt32(truncatingIfNeeded: destination.network &>> 112)) : CacheSummary.anyHigh))
@@ -368,36 +370,43 @@ extension PolicyDatabase {
 
   @inlinable
   public static func summaryQuery(ofRemoval policy: Policy) -> CacheSummaryQuery {
-    CacheSummaryQuery(any: CacheSummary.answerBit(policy.index))
+    CacheSummaryQuery(any: policy.index != 0 ? CacheSummary.answerBit(policy.index) : 0)
   }
 }
 
 extension SecurityAssociationDatabase {
   /// An SA can change an inbound answer only if it shares the key's namespace and SPI (every
-  /// inbound form includes the SPI) or it is the current answer.
+  /// inbound form includes the SPI) or it is the current answer. Id 0 is no SA (an insert
+  /// that leaves the id to the table carries it) and every "none" answer's: no answer is its.
+  @inlinable
   public static func change(of sa: SecurityAssociation, mayAffect key: SALookupKey,
                             cachedAnswer cached: SALookupResult) -> Bool {
-    cached.id == sa.id || (sa.spi == key.spi && sa.namespace == key.namespace)
+    (sa.id != 0 && cached.id == sa.id) || (sa.spi == key.spi && sa.namespace == key.namespace)
   }
 
   /// The removed SA was the answer, or the answer does not change (kernel and RFC 4301
   /// forms alike: a lookup's answer is one matching SA; dropping another leaves it best).
+  @inlinable
   public static func removal(of sa: SecurityAssociation, mayAffect cached: SALookupResult) -> Bool {
-    cached.id == sa.id
+    sa.id != 0 && cached.id == sa.id
   }
 
   /// The answer's SA id, and the key's SPI (the low half of the head's second word) in both
   /// key fields.
+  @inlinable
   public static func summaryBits(of words: CacheKeyWords, answer cached: SALookupResult) -> UInt64 {
     let spi = UInt32(truncatingIfNeeded: words.head.w1)
     return CacheSummary.answerBit(cached.id) | CacheSummary.lowBit(spi) | CacheSummary.highBit(spi)
   }
 
+  @inlinable
   public static func summaryQuery(ofChange sa: SecurityAssociation) -> CacheSummaryQuery {
-    CacheSummaryQuery(any: CacheSummary.answerBit(sa.id), both: (CacheSummary.lowBit(sa.spi), CacheSummary.highBit(sa.spi)))
+    CacheSummaryQuery(any: sa.id != 0 ? CacheSummary.answerBit(sa.id) : 0,
+                      both: (CacheSummary.lowBit(sa.spi), CacheSummary.highBit(sa.spi)))
   }
 
+  @inlinable
   public static func summaryQuery(ofRemoval sa: SecurityAssociation) -> CacheSummaryQuery {
-    CacheSummaryQuery(any: CacheSummary.answerBit(sa.id))
+    CacheSummaryQuery(any: sa.id != 0 ? CacheSummary.answerBit(sa.id) : 0)
   }
 }

@@ -154,8 +154,9 @@ public struct FlowCacheCounters: Hashable, Sendable {
   public var staleHits = 0
   public var expirations = 0
   public var rejected = 0
-  /// Ways a targeted invalidation examined: those of the sets its summary query could not
-  /// skip (see `FlowCache`).
+  /// Occupied ways a targeted invalidation examined: those of the four-way blocks its
+  /// summary query could not skip (see `FlowCache`) — every occupied way when the whole cache
+  /// is forgotten (`invalidateAll`, `modifyBase`).
   public var waysExamined = 0
 
   public init() {}
@@ -283,18 +284,25 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
     _used.initialize(repeating: 0, count: Self._timedWays(configuration))
     _hands = .allocate(capacity: _setMask + 1)
     _hands.initialize(repeating: 0, count: _setMask + 1)
-    _summaries = Self._allocate(UInt64.self, Self._blocks(capacity))
-    _summaries.initialize(repeating: 0, count: Self._blocks(capacity))
-    _dirty = .allocate(capacity: Self._dirtyWords(capacity))
-    _dirty.initialize(repeating: 0, count: Self._dirtyWords(capacity))
+    _summaries = Self._allocate(UInt64.self, Self._summaryBlocks(configuration))
+    _summaries.initialize(repeating: 0, count: Self._summaryBlocks(configuration))
+    _dirty = .allocate(capacity: Self._dirtyWords(configuration))
+    _dirty.initialize(repeating: 0, count: Self._dirtyWords(configuration))
     _state = .allocate(capacity: 1)
     _state.initialize(to: _State())
   }
 
-  /// The number of four-way blocks (`_summaries`) of a cache of `capacity` ways.
+  /// The number of four-way blocks of a cache of `capacity` ways.
   @inlinable static func _blocks(_ capacity: Int) -> Int { (capacity + 3) / 4 }
-  /// The words of `_dirty`.
-  @inlinable static func _dirtyWords(_ capacity: Int) -> Int { (_blocks(capacity) + 63) / 64 }
+  /// The length of `_summaries`: a summary per block with targeted invalidation (the only
+  /// mode that reads them), else one element.
+  @inlinable static func _summaryBlocks(_ configuration: FlowCacheConfiguration) -> Int {
+    configuration.invalidation == .targeted ? _blocks(configuration.capacity) : 1
+  }
+  /// The words of `_dirty`: a bit per summary.
+  @inlinable static func _dirtyWords(_ configuration: FlowCacheConfiguration) -> Int {
+    (_summaryBlocks(configuration) + 63) / 64
+  }
 
   /// The length of `_used`: a logical time per way with idle timeout, else one element.
   static func _timedWays(_ configuration: FlowCacheConfiguration) -> Int {
@@ -467,7 +475,11 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
               // The tag, and whether the key has a tail (bit 32), for the next pass.
               scratch[group &+ j] = Int(tag) | (words.hasTail ? 1 &<< 32 : 0)
               lookup_prefetch(_meta + first)
-              _prefetchKeys(ofSetAt: first, tails: words.hasTail)
+              // The set's key lines too, while they are few (at most two head lines; a tail
+              // line only with direct mapping or two ways): wider sets and tails are fetched
+              // in the next pass for the way found or the miss's insert only, so that a
+              // group does not ask for more lines than the CPU can have in flight.
+              if _ways <= 4 { _prefetchKeys(ofSetAt: first, tails: words.hasTail && _ways <= 2) }
             }
             // The group's leading clean hits, finished in order as single lookups would
             // (their lines are on their way): with no miss before them, no insert of the
@@ -489,7 +501,14 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
               let first = scratch[j]
               let tag = UInt32(truncatingIfNeeded: scratch[group &+ j])
               let found = _way(taggedWith: tag, inSetAt: first)
-              if found < 0 {
+              let tails = scratch[group &+ j] & 1 &<< 32 != 0
+              let fetched = _ways <= 4 && (!tails || _ways <= 2)  // by the first pass
+              if found >= 0 {
+                if !fetched {
+                  lookup_prefetch(_heads + found)
+                  if tails { lookup_prefetch(_tails + found) }
+                }
+              } else {
                 // A key repeated in the group shares its first occurrence's entry.
                 var entry = misses
                 for k in start..<j where scratch[group &+ k] < 0 && UInt32(truncatingIfNeeded: scratch[group &+ k]) == tag
@@ -498,6 +517,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
                   break
                 }
                 if entry == misses {
+                  if !fetched { _prefetchKeys(ofSetAt: first, tails: tails) }
                   (missKeys.baseAddress! + misses).initialize(to: inGroup[j])
                   misses &+= 1
                 }
@@ -588,7 +608,6 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       return _meta[i].answer
     }
     _state.pointee.counters.misses += 1
-    // The insert will update the set's summary: fetch it while the base searches.
     let answer = Self._lookupInBase(&_base.pointee, Key(cacheWords: words))
     _remember(words, answer, tag: tag, first: first)
     return answer
@@ -697,7 +716,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   /// Brings every dirty block's summary up to date.
   @inlinable
   func _refreshSummaries() {
-    for w in 0..<Self._dirtyWords(configuration.capacity) {
+    for w in 0..<Self._dirtyWords(configuration) {
       var bits = _dirty[w]
       _dirty[w] = 0
       while bits != 0 {
@@ -769,7 +788,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
 
   /// Empties every way, counting each entry dropped as an invalidation.
   func _forgetAll() {
-    _invalidateWays(query: .all) { _ in true }
+    _invalidateWays(query: .all, everyBlock: true) { _ in true }
   }
 
   /// Starts a new generation. Stamps are 16 bits, so when the counter wraps (every 65,535
@@ -803,14 +822,16 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   /// each examined block's summary is recomputed from the entries it keeps — so bits of
   /// entries gone since (evicted, dropped) do not linger past the next examination.
   @inlinable
-  func _invalidateWays(query: CacheSummaryQuery, where affected: (Int) -> Bool) {
+  func _invalidateWays(query: CacheSummaryQuery, everyBlock: Bool = false, where affected: (Int) -> Bool) {
     if _state.pointee.live == 0 { return }
     let targeted = configuration.invalidation == .targeted
     if targeted { _refreshSummaries() }
     let capacity = configuration.capacity
     var examined = 0
     for block in 0..<Self._blocks(capacity) {
-      if targeted && !query.admits(_summaries[block]) { continue }
+      // `everyBlock` (forgetting everything) does not trust the summaries at all: a
+      // structure may give an entry no bit.
+      if targeted && !everyBlock && !query.admits(_summaries[block]) { continue }
       let first = block &<< 2
       var summary: UInt64 = 0
       for i in first..<Swift.min(first &+ 4, capacity) where _meta[i].tag != 0 {
@@ -888,7 +909,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
   public var cacheBytes: Int {
     configuration.capacity * (MemoryLayout<_Meta>.stride + 2 * MemoryLayout<CacheKeyHalf>.stride)
       + Self._timedWays(configuration) * MemoryLayout<UInt32>.stride
-      + (_setMask + 1) + (Self._blocks(configuration.capacity) + Self._dirtyWords(configuration.capacity)) * MemoryLayout<UInt64>.stride
+      + (_setMask + 1) + (Self._summaryBlocks(configuration) + Self._dirtyWords(configuration)) * MemoryLayout<UInt64>.stride
   }
 
   public var statistics: LookupStatistics {

@@ -68,7 +68,9 @@ public struct PolicyRegistry: Sendable {
   /// The read-only view `withRules` gives, for read paths that hold the registry's owner
   /// borrowed for their whole run (a batch lookup on a table) and must not capture it in a
   /// closure: read through a closure there, the registry was copied — a retain and release
-  /// of each of its arrays per call. Valid while the registry is alive and not mutated.
+  /// of each of its arrays per call. Valid while the registry's storage is alive and not
+  /// mutated: taken from a database's stored registry (even through a getter's temporary
+  /// copy, which shares that storage) for the length of a non-mutating call on it.
   @inlinable
   public var _unsafeRules: PolicyRules {
     PolicyRules(hot: rules._unsafeElements, extras: extras._unsafeElements)

@@ -273,7 +273,7 @@ extension TargetedInvalidation {
 /// summary is admitted when it has a bit of `any`, or a bit of `both.0` and a bit of
 /// `both.1`. The summary's layout is the structure's own; `CacheSummary` has the one the
 /// library's structures use.
-public struct CacheSummaryQuery: Hashable, Sendable {
+public struct CacheSummaryQuery: Sendable {
   public var any: UInt64
   public var both: (UInt64, UInt64)
 
@@ -289,16 +289,6 @@ public struct CacheSummaryQuery: Hashable, Sendable {
   @inlinable @inline(__always)
   public func admits(_ summary: UInt64) -> Bool {
     summary & any != 0 || (summary & both.0 != 0 && summary & both.1 != 0)
-  }
-
-  public static func == (a: CacheSummaryQuery, b: CacheSummaryQuery) -> Bool {
-    a.any == b.any && a.both.0 == b.both.0 && a.both.1 == b.both.1
-  }
-
-  public func hash(into hasher: inout Hasher) {
-    hasher.combine(any)
-    hasher.combine(both.0)
-    hasher.combine(both.1)
   }
 }
 

@@ -833,17 +833,14 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       // structure may give an entry no bit.
       if targeted && !everyBlock && !query.admits(_summaries[block]) { continue }
       let first = block &<< 2
-      var summary: UInt64 = 0
       for i in first..<Swift.min(first &+ 4, capacity) where _meta[i].tag != 0 {
         examined &+= 1
         if affected(i) {
           _drop(i)
           _state.pointee.counters.invalidations += 1
-        } else if targeted {
-          summary |= Base.summaryBits(of: _words(i), answer: _meta[i].answer)
         }
       }
-      if targeted { _summaries[block] = summary }
+      if targeted { _summarizeBlock(block) }
     }
     if targeted { _state.pointee.counters.waysExamined &+= examined }
   }
@@ -896,7 +893,7 @@ public final class FlowCache<Base: TargetedInvalidation>: LookupStructure where 
       let block = i &>> 2
       if configuration.invalidation == .targeted && _dirty[block &>> 6] & 1 &<< UInt64(block & 63) == 0 {
         let bits = Base.summaryBits(of: words, answer: _meta[i].answer)
-        precondition(_summaries[i &>> 2] & bits == bits, "FlowCache: way \(i) missing from its block's summary")
+        precondition(_summaries[block] & bits == bits, "FlowCache: way \(i) missing from its block's summary")
       }
     }
     precondition(occupied == _state.pointee.live, "FlowCache: live count \(_state.pointee.live), occupied ways \(occupied)")

@@ -156,20 +156,14 @@ extension SlotIndexedPolicyDatabase {
     return _registry.withRules { rules in
       var best = PolicyMatchCandidate()
       _index.search(key, context: context, rules: rules, best: &best)
-      return _answer(best, direction: key.direction, rules: rules, defaults: _registry.defaultActions)
+      return Self._answer(best, direction: key.direction, rules: rules, defaults: _registry.defaultActions)
     }
   }
 
   /// A search's answer: the best candidate's policy, or the direction's default action.
   @inlinable @inline(__always)
-  func _answer(_ best: PolicyMatchCandidate, direction: PolicyDirection, rules: PolicyRules,
-               defaults: DefaultActions) -> PolicyLookupResult {
-    Self._answerOf(best, direction: direction, rules: rules, defaults: defaults)
-  }
-
-  @inlinable @inline(__always)
-  static func _answerOf(_ best: PolicyMatchCandidate, direction: PolicyDirection, rules: PolicyRules,
-                        defaults: DefaultActions) -> PolicyLookupResult {
+  static func _answer(_ best: PolicyMatchCandidate, direction: PolicyDirection, rules: PolicyRules,
+                      defaults: DefaultActions) -> PolicyLookupResult {
     guard best.found else { return .noMatch(defaults[direction]) }
     let rule = rules[best.slot]
     return PolicyLookupResult(index: rule.index, action: rule.action)
@@ -193,7 +187,7 @@ extension SlotIndexedPolicyDatabase {
         let key = keys[i]
         var best = PolicyMatchCandidate()
         _index.search(key, context: PolicyRule.context(of: key), rules: rules, best: &best)
-        results[i] = _answer(best, direction: key.direction, rules: rules, defaults: defaults)
+        results[i] = Self._answer(best, direction: key.direction, rules: rules, defaults: defaults)
       }
       return
     }
@@ -220,7 +214,7 @@ extension SlotIndexedPolicyDatabase {
           index.search(chunk, contexts: UnsafeBufferPointer(rebasing: contexts[0..<count]), rules: rules,
                        best: UnsafeMutableBufferPointer(rebasing: best[0..<count]))
           for i in 0..<count {
-            results[offset + i] = Self._answerOf(best[i], direction: chunk[i].direction, rules: rules, defaults: defaults)
+            results[offset + i] = Self._answer(best[i], direction: chunk[i].direction, rules: rules, defaults: defaults)
           }
           offset += count
         }

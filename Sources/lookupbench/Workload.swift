@@ -19,6 +19,20 @@ struct ClassBenchWorkload {
     keys = headers.map { $0.flowKey(direction: .out) }
   }
 
+  /// The same rules with the trace's keys replayed as `replay` says.
+  func replaying(_ replay: TraceReplay) -> ClassBenchWorkload {
+    ClassBenchWorkload(self, keys: replay.apply(keys))
+  }
+
+  private init(_ other: ClassBenchWorkload, keys: [FlowKey]) {
+    rulesPath = other.rulesPath
+    tracePath = other.tracePath
+    rules = other.rules
+    headers = other.headers
+    policies = other.policies
+    self.keys = keys
+  }
+
   /// A database of the named structure holding every rule.
   func build(_ name: String, options: StructureOptions = StructureOptions()) throws -> any PolicyDatabase {
     var database = try StructureCatalog.makePolicyDatabase(named: name, options: options)

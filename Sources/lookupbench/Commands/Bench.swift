@@ -30,6 +30,11 @@ struct Bench: ParsableCommand {
   @Option(help: "Skip structures whose single lookups would exceed this many seconds per pass (e.g. linear at 100k).")
   var maxPassSeconds: Double = 20
 
+  @Option(help: ArgumentHelp(
+    "How to replay the trace: file (in order), each:N (every key N times in a row), bursts:N (every burst of 64 keys N times), shuffled-bursts:N (every burst N times, reshuffled each time).",
+    discussion: "Repeats take a lookup's cost apart: each:N leaves instructions, shuffled-bursts:N adds mispredicted branches, file order adds memory."))
+  var replay: TraceReplay = .file
+
   @Flag(help: "Print one JSON object per structure per line instead of a table.")
   var json = false
 
@@ -38,13 +43,13 @@ struct Bench: ParsableCommand {
 
   func run() throws {
     try reportingErrors {
-      let workload = try input.workload()
+      let workload = try input.workload().replaying(replay)
       let names = structures.map { $0.split(separator: ",").map(String.init) } ?? StructureCatalog.policyDatabaseNames
       let options = try structureOptions.options()
       for name in names { _ = try StructureCatalog.makePolicyDatabase(named: name, options: options) }
       if !json {
         print("lookupbench bench — \(machineDescription())")
-        print("rules \(input.rules) (\(workload.policies.count)), trace \(input.trace) (\(workload.keys.count) lookups, in file order); "
+        print("rules \(input.rules) (\(workload.policies.count)), trace \(input.trace) (\(workload.keys.count) lookups, \(replay.prose)); "
               + "median of \(passes) passes; batches of \(BenchFigures.batchSize)\n")
       }
       var rows: [[String]] = []
@@ -59,7 +64,7 @@ struct Bench: ParsableCommand {
         }
         if !json { print("\(name): \(figures.probe.description)") }
         if json {
-          print(figures.json(ruleSet: input.rules, trace: input.trace))
+          print(figures.json(ruleSet: input.rules, trace: input.trace, replay: replay))
         } else {
           rows.append(figures.row)
         }
@@ -97,7 +102,7 @@ struct BenchFigures {
      String(format: "%.1f", nanosecondsPerBatchedLookup), "\(bytes)", String(format: "%.1f", bytesPerRule)]
   }
 
-  func json(ruleSet: String, trace: String) -> String {
+  func json(ruleSet: String, trace: String, replay: TraceReplay = .file) -> String {
     func quoted(_ s: String) -> String {
       "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
@@ -109,6 +114,7 @@ struct BenchFigures {
       ("ns_per_lookup_batch", String(format: "%.2f", nanosecondsPerBatchedLookup)),
       ("bytes", "\(bytes)"), ("bytes_per_rule", String(format: "%.1f", bytesPerRule)), ("passes", "\(passes)"),
       ("batch_size", "\(Self.batchSize)"), ("rule_set", quoted(ruleSet)), ("trace", quoted(trace)),
+      ("trace_replay", quoted(replay.description)),
       ("machine", quoted(machineDescription())), ("build", quoted(isOptimizedBuild ? "release" : "debug")),
     ] + probe.jsonFields
     return "{" + fields.map { "\(quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"

@@ -233,11 +233,35 @@ struct PolicyPropertyTests {
     }
   }
 
-  /// Batch lookup answers exactly what single lookups answer.
-  @Test(arguments: StructureCatalog.policyDatabaseNames)
+  /// The hashed table under thresholds other than the kernel's defaults, and with its exact
+  /// part's grouped batch search forced on, against the oracle under random changes: the
+  /// `.thresholds` exact table then sees inserts, replacements and removals of policies it
+  /// keys on fewer bits than their prefixes (the catalog's `hashed` uses the defaults only).
+  @Test(arguments: [AddressFamily.ipv4, .ipv6])
+  func hashedUnderOtherThresholdsAgreesWithBruteForce(family: AddressFamily) throws {
+    let choices: [HashThresholds] = [
+      try HashThresholds(ipv4Local: 0, ipv4Remote: 0, ipv6Local: 0, ipv6Remote: 0),
+      try HashThresholds(ipv4Local: 16, ipv4Remote: 24, ipv6Local: 32, ipv6Remote: 64),
+      try HashThresholds(ipv4Local: 30, ipv4Remote: 8, ipv6Local: 126, ipv6Remote: 16),
+    ]
+    for seed in 1...12 as ClosedRange<UInt64> {
+      let thresholds = choices[Int(seed) % choices.count]
+      try exercise(HashedSelectorTable(thresholds: thresholds), seed: seed, family: family)
+      try exercise(HashedSelectorTable(thresholds: thresholds, groupSearchFrom: 0), seed: seed &+ 100, family: family)
+    }
+  }
+
+  /// Batch lookup answers exactly what single lookups answer — for every catalog structure,
+  /// and with the grouped batch searches forced on (below 32k policies the catalog's
+  /// tuple space and hashed tables take bursts key by key, through the single search).
+  @Test(arguments: StructureCatalog.policyDatabaseNames + ["tuplespace, grouped", "hashed, grouped"])
   func batchLookupEqualsSingleLookups(name: String) throws {
     var random = RandomPolicies(seed: 99, family: .ipv4)
-    var database = try StructureCatalog.makePolicyDatabase(named: name)
+    var database: any PolicyDatabase = switch name {
+    case "tuplespace, grouped": TupleSpaceTable(groupSearchFrom: 0)
+    case "hashed, grouped": HashedSelectorTable(thresholds: .kernelDefault, groupSearchFrom: 0)
+    default: try StructureCatalog.makePolicyDatabase(named: name)
+    }
     for _ in 0..<200 { _ = try? database.insert(random.policy()) }
     let keys = (0..<1000).map { _ in random.flow() }
     var results = [PolicyLookupResult](repeating: .noMatch(.allow), count: keys.count)

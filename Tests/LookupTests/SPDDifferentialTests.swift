@@ -18,6 +18,8 @@ struct SPDDifferentialTests {
   @Test(arguments: sets)
   func groupedBatchSearchAgreesWithLinearUnderChurn(set: String) throws {
     try churn(TupleSpaceTable(groupSearchFrom: 0), name: "tuplespace (grouped batches)", set: set)
+    try churn(HashedSelectorTable(thresholds: .kernelDefault, groupSearchFrom: 0), name: "hashed (grouped batches)",
+              set: set)
   }
 
   func churn(_ database: any PolicyDatabase, name: String, set: String) throws {
@@ -39,7 +41,8 @@ struct SPDDifferentialTests {
         try database.insert(policy)
         try reference.insert(policy)
       }
-      // The others come back too, but updated: new priority (so new order) and action.
+      // The others come back through `update` (an add, since they are gone) with a new
+      // priority (so a new place in the order) and action.
       for var policy in victims.dropFirst(victims.count / 2) {
         policy.priority = UInt32.random(in: 0..<UInt32(policies.count), using: &random)
         policy.action = .block
@@ -47,6 +50,16 @@ struct SPDDifferentialTests {
         try reference.update(policy)
       }
       try compare(database, reference, keys, "\(name) on \(set), round \(round) after re-inserts")
+      // Policies that never left are replaced in place: same selector, new priority and
+      // action (the index unlinks the old rule while its slot may already hold the new one).
+      let live = reference.policies.shuffled(using: &random).prefix(policies.count / 10)
+      for var policy in live {
+        policy.priority = UInt32.random(in: 0..<UInt32(policies.count), using: &random)
+        policy.action = policy.action == .block ? .allow : .block
+        #expect(try database.update(policy) == policy.index)
+        try reference.update(policy)
+      }
+      try compare(database, reference, keys, "\(name) on \(set), round \(round) after replacements")
     }
   }
 
@@ -62,30 +75,54 @@ struct SPDDifferentialTests {
     #expect(wrong.isEmpty, "\(label): \(wrong.count) batch lookups differ, first at header \(wrong.first ?? -1)")
   }
 
-  /// Sequence renumbering (once per 2³² changes) keeps every answer: start near the limit.
-  @Test(arguments: StructureCatalog.policyDatabaseNames)
-  func renumberingKeepsTheOrder(name: String) throws {
+  /// The structures that keep their policies in a `PolicyRegistry` (a `cache+` structure
+  /// wraps one of these and has no registry of its own).
+  static let slotIndexed = StructureCatalog.policyDatabaseNames.filter { !$0.hasPrefix("cache+") }
+
+  /// Sequence renumbering (once per 2³² changes) keeps every answer: start near the limit,
+  /// so that it happens among the inserts — or, starting a little lower, among updates that
+  /// replace policies in place.
+  @Test(arguments: slotIndexed, [false, true])
+  func renumberingKeepsTheOrder(name: String, duringUpdates: Bool) throws {
     let policies = try ClassBenchFormat.readRules(path: "\(shippedData)/fw1_1k.rules").policies()
     let keys = try ClassBenchFormat.readTrace(path: "\(shippedData)/fw1_1k.trace").map { $0.flowKey() }
-    let reference = try LinearPolicyTable(inserting: policies)
-    try StructureCatalog.visitPolicyDatabase(named: name, RenumberingCheck(policies: policies, keys: keys,
-                                                                           expected: keys.map { reference.lookup($0) }))
+    var reference = try LinearPolicyTable(inserting: policies)
+    var updates: [Policy] = []
+    if duringUpdates {
+      var random = SeededGenerator(seed: 7)
+      for var policy in reference.policies.shuffled(using: &random).prefix(100) {
+        policy.priority = UInt32.random(in: 0..<UInt32(policies.count), using: &random)
+        try reference.update(policy)
+        updates.append(policy)
+      }
+    }
+    let check = RenumberingCheck(policies: policies, updates: updates, keys: keys,
+                                 expected: keys.map { reference.lookup($0) })
+    try StructureCatalog.visitPolicyDatabase(named: name, check)
   }
 
   struct RenumberingCheck: PolicyDatabaseVisitor {
     let policies: [Policy]
+    let updates: [Policy]
     let keys: [FlowKey]
     let expected: [PolicyLookupResult]
 
     func visit<D: PolicyDatabase>(_ make: () -> D) throws {
-      guard var database = make() as? any SlotIndexedPolicyDatabase else { return }
+      guard var database = make() as? any SlotIndexedPolicyDatabase else {
+        Issue.record("\(D.self) keeps no registry: it does not belong in this test")
+        return
+      }
       try check(&database)
     }
 
     func check<D: SlotIndexedPolicyDatabase>(_ database: inout D) throws {
-      database._registry = PolicyRegistry(firstSequence: UInt32.max - 300)
+      // Sequences run out 300 changes in: among the inserts, or (with updates) 50 updates in.
+      let first = UInt32.max - UInt32(updates.isEmpty ? 300 : policies.count + 50)
+      database._registry = PolicyRegistry(firstSequence: first)
       database._rebuildIndex()
       for policy in policies { try database.insert(policy) }
+      #expect(database._registry.renumberings == (updates.isEmpty ? 1 : 0))
+      for policy in updates { #expect(try database.update(policy) == policy.index) }
       #expect(database._registry.renumberings == 1)
       database.checkInvariants()
       #expect(keys.map { database.lookup($0) } == expected)

@@ -48,12 +48,18 @@ public struct HashedSelectorTable: SlotIndexedPolicyDatabase, Sendable {
     _index = HashedSelectorIndex(thresholds: thresholds)
   }
 
+  /// An empty table whose exact part's batch lookups walk its tuples once per group of keys
+  /// from `slots` policies on (see `TupleSpaceIndex.groupSearchThreshold`; 0: always).
+  public init(thresholds: HashThresholds, groupSearchFrom slots: Int) {
+    _index = HashedSelectorIndex(thresholds: thresholds, groupSearchThreshold: slots)
+  }
+
   /// The hash thresholds in force.
   public var thresholds: HashThresholds { _index.thresholds }
 
   /// Changes the thresholds and re-files every policy (answers never change).
   public mutating func setThresholds(_ thresholds: HashThresholds) {
-    _index = HashedSelectorIndex(thresholds: thresholds)
+    _index = HashedSelectorIndex(thresholds: thresholds, groupSearchThreshold: _index._exact.groupSearchThreshold)
     _rebuildIndex()
   }
 }
@@ -66,13 +72,15 @@ public struct HashedSelectorIndex: PolicySlotIndex {
 
   public init() { self.init(thresholds: .kernelDefault) }
 
-  public init(thresholds: HashThresholds) {
+  public init(thresholds: HashThresholds, groupSearchThreshold: Int = 32_768) {
     self.thresholds = thresholds
-    _exact = TupleSpaceIndex(classing: .thresholds(thresholds))
+    _exact = TupleSpaceIndex(classing: .thresholds(thresholds), groupSearchThreshold: groupSearchThreshold)
     _inexact = RadixIndex()
   }
 
-  public func emptyCopy() -> HashedSelectorIndex { HashedSelectorIndex(thresholds: thresholds) }
+  public func emptyCopy() -> HashedSelectorIndex {
+    HashedSelectorIndex(thresholds: thresholds, groupSearchThreshold: _exact.groupSearchThreshold)
+  }
 
   public mutating func link(_ slot: UInt32, rules: LineAlignedArray<PolicyRule>) {
     if thresholds.isExact(rules[Int(slot)]) {

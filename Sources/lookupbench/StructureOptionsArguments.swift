@@ -33,9 +33,11 @@ struct StructureOptionsArguments: ParsableArguments {
       throw ValidationError("--cache-invalidation must be one of \(CacheInvalidation.allCases.map(\.rawValue).joined(separator: ", "))")
     }
     func pair(_ text: String, _ flag: String) throws -> (Int, Int) {
-      let parts = text.split(separator: ",").compactMap { Int($0) }
-      guard parts.count == 2 else { throw ValidationError("\(flag) takes LOCAL,REMOTE, e.g. 24,24") }
-      return (parts[0], parts[1])
+      let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+      guard parts.count == 2, let local = parts[0], let remote = parts[1] else {
+        throw ValidationError("\(flag) takes LOCAL,REMOTE (two prefix lengths), e.g. 24,24; got '\(text)'")
+      }
+      return (local, remote)
     }
     let (l4, r4) = try pair(hthresh4, "--hthresh4")
     let (l6, r6) = try pair(hthresh6, "--hthresh6")

@@ -110,8 +110,31 @@ struct ClassBenchTests {
   }
 
   @Test func unreadableFilesAreTypedErrors() {
-    #expect(throws: FileReadError.self) { try ClassBenchFormat.readRules(path: "/nonexistent/x.rules") }
-    #expect(throws: FileReadError.self) { try ClassBenchFormat.readTrace(path: "/") }
+    #expect(throws: FileReadError(path: "/nonexistent/x.rules", reason: "no such file")) {
+      try ClassBenchFormat.readRules(path: "/nonexistent/x.rules")
+    }
+    #expect(throws: FileReadError(path: "/", reason: "is a directory")) { try ClassBenchFormat.readTrace(path: "/") }
+  }
+
+  /// Anything `open` and `read` accept is read — a character device here, as a pipe or a
+  /// FIFO would be (`FileManager.contents(atPath:)` refused them as "unreadable").
+  @Test func nonRegularFilesAreRead() throws {
+    #expect(try InputFile.bytes("/dev/null").isEmpty)
+    #expect(try ClassBenchFormat.readRules(path: "/dev/null").rules.isEmpty)
+  }
+
+  /// Control bytes in the text an error quotes are escaped: a carriage return (old Mac line
+  /// ends) or a NUL cannot garble the message on a terminal.
+  @Test func errorsQuoteControlBytesEscaped() {
+    let line = Self.good + "\r\r" + Self.good
+    do {
+      _ = try ClassBenchFormat.readRules(line + "\n")
+      Issue.record("a line with two rules and carriage returns was accepted")
+    } catch {
+      #expect(error.found.hasPrefix("'\\r\\r@"), "\(error.found)")
+      #expect(!error.description.contains("\r"))
+    }
+    #expect(LineScanner.printable(Array("a\u{0}b\u{7F}\u{FEFF}c".utf8)) == "a\\x00b\\x7F\\u{FEFF}c")
   }
 
   @Test func policiesOfARuleSetKeepEveryDuplicate() throws {

@@ -95,6 +95,36 @@ struct ModelTests {
     }
   }
 
+  /// An SA's fields are `var`s: one changed after `init` is checked again when a SAD takes
+  /// it, and refused without changing the SAD.
+  @Test(arguments: StructureCatalog.securityAssociationDatabaseNames)
+  func securityAssociationsChangedAfterInitAreCheckedOnInsert(name: String) throws {
+    var sad = try StructureCatalog.makeSecurityAssociationDatabase(named: name)
+    var zeroSPI = try SecurityAssociation(spi: 256, destination: v4("1.1.1.1"))
+    zeroSPI.spi = 0
+    #expect(throws: LookupError.invalidSPI(0)) { try sad.insert(zeroSPI) }
+    var wideWindow = try SecurityAssociation(spi: 257, destination: v4("1.1.1.1"))
+    wideWindow.replayWindow = 5000
+    #expect(throws: LookupError.invalidReplayWindow(5000)) { try sad.insert(wideWindow) }
+    var mixed = try SecurityAssociation(spi: 258, destination: v4("1.1.1.1"))
+    mixed.source = v6("::1")
+    #expect(throws: LookupError.familyMismatch) { try sad.insert(mixed) }
+    #expect(sad.count == 0)
+    #expect(try sad.insert(SecurityAssociation(spi: 259, destination: v4("1.1.1.1"))) != 0)
+  }
+
+  /// A template whose endpoints are not of its family is refused when its policy is added.
+  @Test(arguments: StructureCatalog.policyDatabaseNames)
+  func templatesOfTheWrongFamilyAreRefused(name: String) throws {
+    var spd = try StructureCatalog.makePolicyDatabase(named: name)
+    var policy = Policy(selector: selector("10.0.0.0/8", "192.168.0.0/16"), direction: .out)
+    policy.templates = [PolicyTemplate(family: .ipv4, destination: v6("2001:db8::1"))]
+    #expect(throws: LookupError.familyMismatch) { try spd.insert(policy) }
+    #expect(spd.count == 0)
+    policy.templates = [PolicyTemplate(family: .ipv6, source: v6("2001:db8::2"), destination: v6("2001:db8::1"))]
+    #expect(try spd.insert(policy) != 0, "a template may be of another family than the selector (IPv4 over IPv6)")
+  }
+
   /// A rule's hot record is one cache line, and its packed ports, protocol and DSCP give
   /// back the selector it was made from.
   @Test func policyRuleIsOneCacheLineAndKeepsItsSelector() throws {

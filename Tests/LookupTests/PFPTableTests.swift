@@ -208,6 +208,22 @@ struct PFPTableTests {
     #expect(outcomes == [.acquireSent, .acquireSent, .acquireSent, .acquirePending])
   }
 
+  /// An ACQUIRE that expires unanswered stops counting against the cap: a new flow after the
+  /// expiry gets an ACQUIRE of its own, not the overflow rule.
+  @Test func expiredACQUIREsStopCountingAgainstTheCap() throws {
+    var table = Table(configuration: PFPConfiguration(capPerPolicy: 2, larvalLifetime: 30))
+    try table.insert(pfpPolicy())
+    for port: UInt16 in 1...2 {
+      #expect(table.resolve(flow("10.0.0.1", "192.168.0.1", sport: port, dport: 80), now: 0).outcome == .acquireSent)
+    }
+    while table.nextAcquire() != nil {}  // the key manager never answers
+    let early = table.resolve(flow("10.0.0.1", "192.168.0.1", sport: 3, dport: 80), now: 10)
+    #expect(early.outcome == .acquireSent && table.nextAcquire()?.isWildcard == true, "at the cap while both are pending")
+    let late = table.resolve(flow("10.0.0.1", "192.168.0.1", sport: 4, dport: 80), now: 100)
+    #expect(late.outcome == .acquireSent)
+    #expect(table.nextAcquire()?.isWildcard == false, "the expired ACQUIREs no longer count")
+  }
+
   @Test func bindRefusesACQUIREsOfARemovedOrReplacedPolicyAndInconsistentOnes() throws {
     var table = Table()
     let index = try table.insert(pfpPolicy())
@@ -265,12 +281,21 @@ struct PFPTableTests {
     }
     #expect(table.pendingAcquires == 0 && table.counters.acquiresCapped == 0, "no wildcard SA is asked for")
     #expect(perSA.count == 4 && perSA.values.allSatisfy { $0 > 300 }, "2000 flows spread over 4 SAs: \(perSA)")
-    // Unbinding one SA keeps the ordinals dense: every overflow flow still gets a bound SA.
+    // Unbinding one SA keeps the ordinals dense: back at the cap with a new fourth SA, every
+    // overflow flow is spread onto a bound SA (a hole left by the unbound one would leave
+    // the flows that hash to it with none).
     let unbound = table.unbind(101)
     #expect(unbound)
+    #expect(table.boundCount(policyIndex: index) == 3)
+    #expect(table.resolve(flow("10.0.0.1", "192.168.0.1", sport: 5, dport: 80), now: 0).outcome == .acquireSent)
+    _ = try answerAll(&table, nextID: &nextID)
+    #expect(table.boundCount(policyIndex: index) == 4)
+    var spreadOver: Set<UInt32> = []
     for port: UInt16 in 1000..<1200 {
-      let sa = table.lookup(flow("10.0.0.1", "192.168.0.1", sport: port, dport: 80)).sa
-      #expect(sa == 0 || [100, 102, 103].contains(sa))
+      let result = table.lookup(flow("10.0.0.1", "192.168.0.1", sport: port, dport: 80))
+      #expect(result.outcome == .spread && [100, 102, 103, 104].contains(result.sa), "\(result)")
+      spreadOver.insert(result.sa)
     }
+    #expect(spreadOver == [100, 102, 103, 104])
   }
 }

@@ -48,12 +48,8 @@ public struct SecurityAssociation: Hashable, Sendable {
     namespace: UInt32 = 0,
     inboundMatch: InboundMatch = .spiAndDestination
   ) throws(LookupError) {
-    switch proto {
-    case .esp, .ah: guard spi > 255 else { throw .invalidSPI(spi) }
-    case .ipcomp: guard spi > 0 && spi <= 0xFFFF else { throw .invalidSPI(spi) }
-    }
-    if let source, source.family != destination.family { throw .familyMismatch }
-    guard replayWindow <= Self.maximumReplayWindow else { throw .invalidReplayWindow(Int(replayWindow)) }
+    try Self._check(spi: spi, proto: proto, family: destination.family, destination: destination,
+                    source: source ?? .unspecified(destination.family), replayWindow: replayWindow)
     self.id = id
     self.spi = spi
     self.proto = proto
@@ -73,6 +69,27 @@ public struct SecurityAssociation: Hashable, Sendable {
 
 /// The RFC 4301 inbound lookup form an SA is registered under (§4.1: "each SAD entry records
 /// which form applies"). Only used by the RFC 4301 inbound mode.
+extension SecurityAssociation {
+  /// Checks what `init` checks, again: the SPI for the protocol (ESP and AH above 255,
+  /// IPcomp 1...65535), one family for both addresses, the replay window. The fields are
+  /// `var`s, so every SAD runs this on insert: an SA changed after it was made cannot
+  /// carry, say, SPI 0 into a table.
+  public func validate() throws(LookupError) {
+    try Self._check(spi: spi, proto: proto, family: family, destination: destination, source: source,
+                    replayWindow: replayWindow)
+  }
+
+  static func _check(spi: UInt32, proto: IPsecProtocol, family: AddressFamily, destination: IPAddress,
+                     source: IPAddress, replayWindow: UInt32) throws(LookupError) {
+    switch proto {
+    case .esp, .ah: guard spi > 255 else { throw .invalidSPI(spi) }
+    case .ipcomp: guard spi > 0 && spi <= 0xFFFF else { throw .invalidSPI(spi) }
+    }
+    guard destination.family == family, source.family == family else { throw .familyMismatch }
+    guard replayWindow <= maximumReplayWindow else { throw .invalidReplayWindow(Int(replayWindow)) }
+  }
+}
+
 public enum InboundMatch: UInt8, Hashable, Sendable, CaseIterable {
   /// {SPI} (and protocol) alone: unicast SAs chosen by the receiver.
   case spi = 0

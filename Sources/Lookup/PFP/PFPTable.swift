@@ -154,7 +154,15 @@ public struct PFPTable<SPD: PolicyDatabase>: LookupStructure {
       return result
     }
     state = _policies[index] ?? state  // an expired larval key of the flow's no longer counts
-    let capped = _atCap(state)
+    var capped = _atCap(state)
+    if capped && state.pending > 0 && now >= _earliestLarvalExpiry {
+      // ACQUIREs that expired unanswered no longer count against the cap: drop them before
+      // sending this flow to the overflow rule (one pass over the larval keys, at most once
+      // per expiry time; otherwise they would count until their own flows came back).
+      _purgeExpiredLarval(now: now)
+      state = _policies[index] ?? state
+      capped = _atCap(state)
+    }
     if capped {
       key = .wildcard(policyIndex: index)
       if _isPending(key, now: now) {

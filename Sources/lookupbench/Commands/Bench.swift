@@ -41,10 +41,15 @@ struct Bench: ParsableCommand {
   @Flag(help: "Also print each structure's own counters (tuples, nodes, list lengths, bytes).")
   var statistics = false
 
+  func validate() throws {
+    guard passes >= 1 else { throw ValidationError("--passes must be at least 1") }
+    guard maxPassSeconds > 0 else { throw ValidationError("--max-pass-seconds must be above 0") }
+  }
+
   func run() throws {
     try reportingErrors {
       let workload = try input.workload().replaying(replay)
-      let names = structures.map { $0.split(separator: ",").map(String.init) } ?? StructureCatalog.policyDatabaseNames
+      let names = try structureNames(structures, default: StructureCatalog.policyDatabaseNames)
       let options = try structureOptions.options()
       for name in names { _ = try StructureCatalog.makePolicyDatabase(named: name, options: options) }
       if !json {

@@ -14,6 +14,11 @@ struct Demo: ParsableCommand {
   @Option(help: "Timed passes over each trace; the median is reported.")
   var passes: Int = 5
 
+
+  func validate() throws {
+    guard passes >= 1 else { throw ValidationError("--passes must be at least 1") }
+  }
+
   func run() throws {
     try reportingErrors {
       let folder = try data ?? locateShippedData()

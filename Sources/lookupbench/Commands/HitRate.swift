@@ -66,6 +66,11 @@ struct HitRate: ParsableCommand {
 
   func formatted(_ value: Double) -> String { value.isNaN ? "n/a" : String(format: "%.1f", value) }
 
+  func validate() throws {
+    guard flows >= 1, lookups >= 1 else { throw ValidationError("--flows and --lookups must be at least 1") }
+    if let zipf, !(zipf >= 0 && zipf.isFinite) { throw ValidationError("--zipf must be a finite exponent >= 0") }
+  }
+
   func run() throws {
     try reportingErrors {
       let workload = try input.workload()
@@ -320,6 +325,16 @@ func parseList<T>(_ text: String, _ flag: String, _ expected: String, _ convert:
     guard let value = convert(trimmed) else { throw ValidationError("\(flag): '\(trimmed)' is not \(expected)") }
     return value
   }
+}
+
+/// The structures a comma-separated `--structures` value names (nil: `defaultNames`). A
+/// value naming none (`''`, `','`) is refused: a run over no structure would report success
+/// having checked nothing.
+func structureNames(_ text: String?, default defaultNames: [String]) throws -> [String] {
+  guard let text else { return defaultNames }
+  let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+  guard !names.isEmpty else { throw ValidationError("--structures names no structure") }
+  return names
 }
 
 /// A Markdown table.

@@ -41,6 +41,10 @@ struct PFPExperiment: ParsableCommand {
   @Option(help: "Write one JSON object per cap per line to this file.")
   var json: String?
 
+  func validate() throws {
+    guard flows >= 1, rssQueues >= 1 else { throw ValidationError("--flows and --rss-queues must be at least 1") }
+  }
+
   func run() throws {
     try reportingErrors {
       guard flows >= 1, rssQueues >= 1 else { throw ValidationError("--flows and --rss-queues must be at least 1") }

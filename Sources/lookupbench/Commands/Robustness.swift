@@ -41,6 +41,10 @@ struct Robustness: ParsableCommand {
   /// The seed the attacker knows.
   static let knownSeed: UInt64 = 0x0BAD_5EED_0BAD_5EED
 
+  func validate() throws {
+    guard passes >= 1, pfpFlows >= 1 else { throw ValidationError("--passes and --pfp-flows must be at least 1") }
+  }
+
   func run() throws {
     try reportingErrors {
       let workload = try ClassBenchWorkload(rules: rules, trace: trace)

@@ -58,6 +58,14 @@ struct SADBench: ParsableCommand {
   @Option(help: "Random seed of the SA sets and lookups.")
   var seed: UInt64 = 1
 
+  func validate() throws {
+    guard lookups >= 1, passes >= 1 else { throw ValidationError("--lookups and --passes must be at least 1") }
+    guard (0...100).contains(missPercent) else { throw ValidationError("--miss-percent must be in 0...100") }
+    guard maxPassSeconds > 0, maxLinearSAs >= 0 else {
+      throw ValidationError("--max-pass-seconds must be above 0 and --max-linear-sas at least 0")
+    }
+  }
+
   func run() throws {
     try reportingErrors {
       guard let inboundMode = InboundLookupMode(rawValue: mode) else {

@@ -21,10 +21,14 @@ struct Verify: ParsableCommand {
   @Option(help: "How many disagreements to print per structure.")
   var show: Int = 10
 
+  func validate() throws {
+    guard show >= 0 else { throw ValidationError("--show must be at least 0") }
+  }
+
   func run() throws {
     let ok = try reportingErrors { () throws -> Bool in
       let workload = try input.workload()
-      let names = structures.map { $0.split(separator: ",").map(String.init) } ?? StructureCatalog.policyDatabaseNames
+      let names = try structureNames(structures, default: StructureCatalog.policyDatabaseNames)
       let result = try verifyStructures(names, on: workload, show: show, options: try structureOptions.options())
       result.report.forEach { print($0) }
       return result.agree

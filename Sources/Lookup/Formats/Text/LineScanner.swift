@@ -34,9 +34,27 @@ public struct LineScanner {
     while end < _bytes.endIndex && end - start < 24 && !Self.isSpace(_bytes[end]) { end += 1 }
     let found = start >= _bytes.endIndex
       ? "end of line"
-      : "'" + String(decoding: _bytes[start..<max(end, start + 1)], as: UTF8.self) + "'"
+      : "'" + Self.printable(_bytes[start..<max(end, start + 1)]) + "'"
     return FormatError(file: file, line: lineNumber, column: start - _bytes.startIndex + 1,
                        expected: expected, found: found)
+  }
+
+  /// Bytes as text for a message: control bytes, DEL and a byte-order mark escaped (`\r`,
+  /// `\x00`, `\u{FEFF}`), so a carriage return or NUL in the input cannot garble the line
+  /// that reports it; invalid UTF-8 shows as U+FFFD.
+  public static func printable<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
+    var text = ""
+    for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+      switch scalar.value {
+      case 0x0D: text += "\\r"
+      case 0x0A: text += "\\n"
+      case 0x09: text += "\\t"
+      case 0x00..<0x20, 0x7F: text += "\\x" + String(format2Hex: UInt8(scalar.value))
+      case 0xFEFF: text += "\\u{FEFF}"
+      default: text.unicodeScalars.append(scalar)
+      }
+    }
+    return text
   }
 
   @inlinable
@@ -204,4 +222,12 @@ public struct TextLines: Sequence {
   }
 
   public func makeIterator() -> Iterator { Iterator(bytes: bytes) }
+}
+
+extension String {
+  /// Two uppercase hexadecimal digits.
+  init(format2Hex byte: UInt8) {
+    let digits = Array("0123456789ABCDEF")
+    self = String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+  }
 }

@@ -58,6 +58,7 @@ public struct LinearSAD: SecurityAssociationDatabase, Sendable {
 
   @discardableResult
   public mutating func insert(_ sa: SecurityAssociation) throws(LookupError) -> UInt32 {
+    try sa.validate()
     var stored = sa
     if stored.id != 0, _entries.contains(where: { $0.sa.id == stored.id }) {
       throw .securityAssociationExists(existingID: stored.id)

@@ -109,6 +109,7 @@ public struct NamespacedSAD: SecurityAssociationDatabase, Sendable {
 
   @discardableResult
   public mutating func insert(_ sa: SecurityAssociation) throws(LookupError) -> UInt32 {
+    try sa.validate()
     let use = _use(of: sa)
     let reservation = _reservation(consumedBy: use)
     // An SA taking its reservation's place does not change the namespace's occupancy.

@@ -218,6 +218,7 @@ public struct SPIHashTable: SecurityAssociationDatabase, Sendable {
 
   @discardableResult
   public mutating func insert(_ sa: SecurityAssociation) throws(LookupError) -> UInt32 {
+    try sa.validate()
     var stored = sa
     if stored.id != 0, _slot(ofID: stored.id) != nil { throw .securityAssociationExists(existingID: stored.id) }
     if let conflict = _oldestConflict(with: stored) { throw .securityAssociationExists(existingID: conflict) }

@@ -228,6 +228,11 @@ public struct PolicyRegistry: Sendable {
 
   private static func validate(_ policy: Policy) throws(LookupError) {
     if policy.templates.count > Policy.maximumTemplates { throw .tooManyTemplates(policy.templates.count) }
+    // A template's endpoints are of its family (`PolicyTemplate.init` does not throw).
+    for template in policy.templates
+    where template.source.family != template.family || template.destination.family != template.family {
+      throw .familyMismatch
+    }
     if policy.index != 0 && policy.index & 7 != UInt32(policy.direction.rawValue) {
       throw .indexDirectionMismatch(index: policy.index, direction: policy.direction)
     }

@@ -21,7 +21,7 @@ func workload(_ set: String) -> (policies: [Policy], keys: [FlowKey]) {
   do {
     let rules = try ClassBenchFormat.readRules(path: "\(dataFolder)/\(set).rules")
     let trace = try ClassBenchFormat.readTrace(path: "\(dataFolder)/\(set).trace")
-    return (rules.policies(), trace.map { $0.flowKey() })
+    return (try rules.policies(), trace.map { $0.flowKey() })
   } catch {
     fatalError("benchmark data missing: \(error)")
   }

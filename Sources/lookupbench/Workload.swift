@@ -15,7 +15,7 @@ struct ClassBenchWorkload {
     self.tracePath = tracePath
     rules = try ClassBenchFormat.readRules(path: rulesPath)
     headers = try ClassBenchFormat.readTrace(path: tracePath)
-    policies = rules.policies(direction: .out)
+    policies = try rules.policies(direction: .out)
     keys = headers.map { $0.flowKey(direction: .out) }
   }
 

@@ -9,7 +9,7 @@ struct BatchUpdateTests {
   static let set: (policies: [Policy], flows: [FlowKey]) = {
     let rules = try! ClassBenchFormat.readRules(path: "\(shippedData)/acl1_1k.rules")
     let trace = try! ClassBenchFormat.readTrace(path: "\(shippedData)/acl1_1k.trace")
-    return (rules.policies(), trace.prefix(3000).map { $0.flowKey() })
+    return (try! rules.policies(), trace.prefix(3000).map { $0.flowKey() })
   }()
 
   struct Check: PolicyDatabaseVisitor {

@@ -116,6 +116,14 @@ struct ClassBenchTests {
     #expect(throws: FileReadError(path: "/", reason: "is a directory")) { try ClassBenchFormat.readTrace(path: "/") }
   }
 
+  /// A rule made (or changed) by a caller with a non-IPv4 prefix is refused, not turned
+  /// into a match-everything policy.
+  @Test func rulesThatAreNotIPv4AreRefused() throws {
+    var rules = try ClassBenchFormat.readRules(Self.good + "\n")
+    rules.rules[0].destination = try AddressPrefix(address: v6("2001:db8::"), length: 32)
+    #expect(throws: LookupError.familyMismatch) { try rules.policies() }
+  }
+
   /// Anything `open` and `read` accept is read — a character device here, as a pipe or a
   /// FIFO would be (`FileManager.contents(atPath:)` refused them as "unreadable").
   @Test func nonRegularFilesAreRead() throws {
@@ -139,7 +147,7 @@ struct ClassBenchTests {
 
   @Test func policiesOfARuleSetKeepEveryDuplicate() throws {
     let rules = try ClassBenchFormat.readRules(Self.good + "\n" + Self.good.replacingOccurrences(of: "0x0000/0x0000", with: "0x1000/0x1000") + "\n")
-    let policies = rules.policies()
+    let policies = try rules.policies()
     #expect(policies.map(\.mark) == [.any, MarkSelector(value: 0, mask: 1)])
     let database = try LinearPolicyTable(inserting: policies)
     #expect(ClassBenchRuleSet.ruleNumber(policyIndex: database.lookup(

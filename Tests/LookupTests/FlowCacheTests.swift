@@ -174,7 +174,6 @@ struct FlowCacheTests {
     let configuration = try FlowCacheConfiguration(capacity: 512, associativity: 4, replacement: replacement,
                                                    idleTimeout: 10)
     let cache = FlowCache(base: LinearPolicyTable(), configuration: configuration)
-    let bytes = cache.cacheBytes
     var rng = SeededGenerator(seed: 11)
     for i in 0..<(10 * 512) {
       if i % 512 == 0 { cache.advanceClock(to: UInt32(i / 512 * 20)) }
@@ -182,7 +181,10 @@ struct FlowCacheTests {
                                destination: IPAddress(ipv4: UInt32(i)), sourcePort: UInt16(i & 0xFFFF), proto: 6))
     }
     let counters = cache.counters
-    #expect(cache.cachedEntries <= 512 && cache.cacheBytes == bytes)
+    // The cache's storage is allocated once at its configured size (`cacheBytes` is computed
+    // from the configuration, so it is not re-checked here): what a flood could grow is the
+    // number of entries held.
+    #expect(cache.cachedEntries <= 512)
     #expect(counters.misses == 10 * 512)
     // Every refused or displaced entry is accounted for.
     #expect(counters.inserts - counters.evictions - counters.expirations == cache.cachedEntries)

@@ -132,7 +132,7 @@ struct RadixPolicyTreeTests {
     let rules = try ClassBenchFormat.readRules(path: "\(shippedData)/\(set).rules")
     let keys = try ClassBenchFormat.readTrace(path: "\(shippedData)/\(set).trace").map { $0.flowKey() }
     var pair = RadixAndReference()
-    for policy in rules.policies() { #expect(pair.insert(policy) != nil) }
+    for policy in try rules.policies() { #expect(pair.insert(policy) != nil) }
     pair.radix.checkInvariants()
     #expect(pair.disagreements(keys, "\(set) built") == 0)
 

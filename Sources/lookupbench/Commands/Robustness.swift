@@ -58,11 +58,18 @@ struct Robustness: ParsableCommand {
       if let fuzzResults {
         let text = try InputFile.text(fuzzResults)
         var rows: [[String]] = []
-        for line in text.split(separator: "\n") where !line.isEmpty {
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where !line.allSatisfy(\.isWhitespace) {
+          // A line that is not a result is an error, not a skip: a corrupt file must not hide
+          // a crash report behind an empty table.
           guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let target = object["target"] as? String else { continue }
-          let executions = object["executions"] as? Int ?? 0
-          let crashes = object["crashes"] as? Int ?? 0
+                let target = object["target"] as? String, let executions = object["executions"] as? Int,
+                let crashes = object["crashes"] as? Int
+          else {
+            throw FormatError(file: fuzzResults, line: number + 1, column: 1,
+                              expected: "a JSON object with \"target\" (text), \"executions\" and \"crashes\" (integers)",
+                              found: "'" + LineScanner.printable(line.utf8.prefix(40)) + "'")
+          }
           rows.append([target, "\(executions)", "\(object["seconds"] as? Int ?? 0)", "\(crashes)"])
           if crashes > 0 { failures.append("fuzz target \(target) crashed") }
           lines.append(JSONLine.object([("check", JSONLine.string("fuzz")), ("target", JSONLine.string(target)),

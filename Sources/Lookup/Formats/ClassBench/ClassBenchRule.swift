@@ -28,12 +28,15 @@ public struct ClassBenchRule: Hashable, Sendable {
   }
 
   /// The rule's five classified fields as a selector (ports as ranges; protocol any or exact).
+  /// - Throws: `LookupError.familyMismatch` when the prefixes are not both IPv4 (the
+  ///   reader builds only IPv4 rules; the fields are `var`s, so a caller could set others).
   public var selector: PolicySelector {
-    // Both prefixes are IPv4 (the reader only builds IPv4 rules), so this cannot throw.
-    let proto: ProtocolSelector = protocolMask == 0 ? .any : .number(protocolValue)
-    return (try? PolicySelector(source: source, destination: destination,
-                                sourcePort: PortSelector(sourcePorts), destinationPort: PortSelector(destinationPorts),
-                                proto: proto)) ?? .any(.ipv4)
+    get throws(LookupError) {
+      guard source.family == .ipv4, destination.family == .ipv4 else { throw .familyMismatch }
+      let proto: ProtocolSelector = protocolMask == 0 ? .any : .number(protocolValue)
+      return try PolicySelector(source: source, destination: destination, sourcePort: PortSelector(sourcePorts),
+                                destinationPort: PortSelector(destinationPorts), proto: proto)
+    }
   }
 
   /// The rule as a ClassBench line can express a selector, when it can: IPv4, ports as
@@ -65,16 +68,21 @@ public struct ClassBenchRuleSet: Hashable, Sendable {
   public init(rules: [ClassBenchRule]) { self.rules = rules }
 
   /// The SPD policy for each rule, in line order.
-  public func policies(direction: PolicyDirection = .out) -> [Policy] {
+  /// - Throws: `LookupError.familyMismatch` for a rule whose prefixes are not IPv4 (never for
+  ///   rules the reader built).
+  public func policies(direction: PolicyDirection = .out) throws(LookupError) -> [Policy] {
     var repeats: [PolicySelector: UInt32] = [:]
-    return rules.enumerated().map { line, rule in
-      let selector = rule.selector
+    var policies: [Policy] = []
+    policies.reserveCapacity(rules.count)
+    for (line, rule) in rules.enumerated() {
+      let selector = try rule.selector
       let repeatCount = repeats[selector, default: 0]
       repeats[selector] = repeatCount + 1
-      return Policy(selector: selector, priority: UInt32(line),
-                    index: Self.policyIndex(ruleNumber: line, direction: direction),
-                    direction: direction, mark: MarkSelector(value: 0, mask: repeatCount))
+      policies.append(Policy(selector: selector, priority: UInt32(line),
+                             index: Self.policyIndex(ruleNumber: line, direction: direction),
+                             direction: direction, mark: MarkSelector(value: 0, mask: repeatCount)))
     }
+    return policies
   }
 
   /// The policy index given to rule `ruleNumber`.

@@ -620,6 +620,11 @@ struct IPXfrmMalformedTests {
      "accept or block"),
     ("incomplete defaults", xfText(["Default policies:", " in:  block"]), 3, 1, "' out:'"),
     ("detail line without an entry", xfText(["\tdir out priority 0 ptype main "]), 1, 2, "'src …'"),
+    ("index of another direction", xfText(["src 10.0.0.0/8 dst 10.0.0.0/8 ",
+                                         "\tdir out action allow index 8 priority 1 ptype main "]), 2, 29,
+     "low three bits"),
+    ("a seventh template", xfText(["src 10.0.0.0/8 dst 10.0.0.0/8 ", dirLine, "\ttmpl src 1.1.1.1 dst 2.2.2.2", "\t\tproto esp reqid 1 mode tunnel", "\ttmpl src 1.1.1.1 dst 2.2.2.2", "\t\tproto esp reqid 1 mode tunnel", "\ttmpl src 1.1.1.1 dst 2.2.2.2", "\t\tproto esp reqid 1 mode tunnel", "\ttmpl src 1.1.1.1 dst 2.2.2.2", "\t\tproto esp reqid 1 mode tunnel", "\ttmpl src 1.1.1.1 dst 2.2.2.2", "\t\tproto esp reqid 1 mode tunnel", "\ttmpl src 1.1.1.1 dst 2.2.2.2", "\t\tproto esp reqid 1 mode tunnel", "\ttmpl src 1.1.1.1 dst 2.2.2.2", "\t\tproto esp reqid 1 mode tunnel"]), 15, 2,
+     "at most 6 templates"),
   ]
 
   @Test(arguments: 0..<cases.count)

@@ -72,6 +72,9 @@ extension IPXfrmParser {
       }
       if open.policy.populateFromPacket.isEmpty { throw s.error(expected: "at least one PFP flag") }
     case "tmpl":
+      if open.policy.templates.count >= Policy.maximumTemplates {
+        throw s.error(expected: "at most \(Policy.maximumTemplates) templates per policy (XFRM_MAX_DEPTH)", at: column)
+      }
       open.pendingTemplate = try parseTemplateHeader(&s)
     case "lifetime":
       try parseLifetimeHeader(&s)
@@ -105,7 +108,15 @@ extension IPXfrmParser {
         }
         policy.action = action
       case "index":
+        _ = s.skipSpaces()
+        let indexColumn = s.column
         policy.index = UInt32(try s.xfrmDecimal(max: UInt64(UInt32.max), "a policy index"))
+        // The kernel keeps the direction in an index's low three bits (`xfrm_gen_index`);
+        // caught here, at its token, rather than as a refused insert with no line.
+        if policy.index != 0 && policy.index & 7 != UInt32(direction.rawValue) {
+          throw s.error(expected: "an index whose low three bits are the direction's (\(direction.rawValue) for '\(direction)')",
+                        at: indexColumn)
+        }
       case "priority":
         policy.priority = UInt32(try s.xfrmDecimal(max: UInt64(UInt32.max), "a priority 0...4294967295"))
       case "ptype":

@@ -11,7 +11,10 @@ public struct PFPKey: Hashable, Sendable, SeededHashable {
   public var proto: UInt8
   public var dscp: UInt8
   public var isWildcard: Bool
-  /// The packet's per-VM namespace: VMs sharing a PFP policy get SAs of their own.
+  /// The packet's per-VM namespace: VMs sharing a PFP policy get SAs of their own — below
+  /// the cap. The cap, the wildcard SA and the `spread` overflow are per policy, shared by
+  /// every namespace (a known limitation: one VM can fill a shared policy's cap, and past
+  /// it flows of different VMs share SAs; give each VM its own PFP policy to avoid it).
   public var namespace: UInt32
 
   /// The wildcard key of a policy.

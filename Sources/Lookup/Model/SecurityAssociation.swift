@@ -67,8 +67,6 @@ public struct SecurityAssociation: Hashable, Sendable {
   }
 }
 
-/// The RFC 4301 inbound lookup form an SA is registered under (§4.1: "each SAD entry records
-/// which form applies"). Only used by the RFC 4301 inbound mode.
 extension SecurityAssociation {
   /// Checks what `init` checks, again: the SPI for the protocol (ESP and AH above 255,
   /// IPcomp 1...65535), one family for both addresses, the replay window. The fields are
@@ -90,6 +88,8 @@ extension SecurityAssociation {
   }
 }
 
+/// The RFC 4301 inbound lookup form an SA is registered under (§4.1: "each SAD entry records
+/// which form applies"). Only used by the RFC 4301 inbound mode.
 public enum InboundMatch: UInt8, Hashable, Sendable, CaseIterable {
   /// {SPI} (and protocol) alone: unicast SAs chosen by the receiver.
   case spi = 0

@@ -49,7 +49,7 @@ public struct LineScanner {
       case 0x0D: text += "\\r"
       case 0x0A: text += "\\n"
       case 0x09: text += "\\t"
-      case 0x00..<0x20, 0x7F: text += "\\x" + String(format2Hex: UInt8(scalar.value))
+      case 0x00..<0x20, 0x7F: text += (scalar.value < 0x10 ? "\\x0" : "\\x") + String(scalar.value, radix: 16, uppercase: true)
       case 0xFEFF: text += "\\u{FEFF}"
       default: text.unicodeScalars.append(scalar)
       }
@@ -222,12 +222,4 @@ public struct TextLines: Sequence {
   }
 
   public func makeIterator() -> Iterator { Iterator(bytes: bytes) }
-}
-
-extension String {
-  /// Two uppercase hexadecimal digits.
-  init(format2Hex byte: UInt8) {
-    let digits = Array("0123456789ABCDEF")
-    self = String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
-  }
 }

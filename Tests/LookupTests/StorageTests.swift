@@ -30,6 +30,87 @@ struct StorageTests {
     #expect(Set(set.slots) == model && set.count == model.count)
   }
 
+  /// A tuple table's tag groups against a dictionary: keys homed on a few groups of a small
+  /// table (so groups fill, keys overflow, probes wrap around the end, and one group's
+  /// overflow count saturates at 127), random inserts and removals, and after each change
+  /// every key is found, no removed key is, and every overflow count equals the keys whose
+  /// probe passes its group (or has saturated).
+  @Test func tagGroupsAgreeWithADictionary() {
+    var generator = SplitMix64(seed: 12)
+    let groups = 64, groupMask = groups - 1
+    var table = [UInt64](repeating: 0, count: groups * TupleTagGroup.words + TupleTagGroup.words)
+    var model: [UInt32: UInt64] = [:]  // value -> hash
+    // Homes: mostly groups 0 and 63 (wrap-around), tags from few values (collisions).
+    func hash(_ value: UInt32) -> UInt64 {
+      let home: UInt64 = value % 3 == 0 ? 0 : value % 3 == 1 ? 63 : UInt64(value) % 64
+      return UInt64(value % 5) << 57 | UInt64(value) << 8 | home
+    }
+    func find(_ value: UInt32, _ table: UnsafePointer<UInt64>) -> Bool {
+      let h = hash(value)
+      var g = TupleTagGroup.home(h, groupMask: groupMask)
+      for _ in 0...groups {
+        let group = TupleTagGroup.at(table, g)
+        let probe = TupleTagGroup.probe(group, TupleTagGroup.tag(h))
+        var candidates = probe & TupleTagGroup.entryBits
+        while candidates != 0 {
+          if TupleTagGroup.value(group, candidates.trailingZeroBitCount) == value { return true }
+          candidates &= candidates - 1
+        }
+        if probe < TupleTagGroup.overflowBit { return false }
+        g = (g + 1) & groupMask
+      }
+      return false
+    }
+    var sawSaturation = false
+    for step in 0..<3000 {
+      // The table's 16-byte loads need an aligned base: round up to a line inside the array.
+      table.withUnsafeMutableBufferPointer { words in
+        let base = UnsafeMutablePointer<UInt64>(bitPattern: (UInt(bitPattern: words.baseAddress!) + 63) & ~63)!
+        let value = UInt32(generator.next() % 700) + 1
+        // Removals at a third of the rate of inserts: the table fills to ~3/4, and the
+        // groups keys are homed on overflow by hundreds.
+        if let h = model[value], generator.next() % 3 == 0 {
+          var g = TupleTagGroup.home(h, groupMask: groupMask)
+          var located: (Int, Int)? = nil
+          while located == nil {
+            let group = TupleTagGroup.at(UnsafePointer(base), g)
+            for i in 0..<TupleTagGroup.capacity
+            where TupleTagGroup.tag(group, i) != 0 && TupleTagGroup.value(group, i) == value { located = (g, i) }
+            if located == nil { g = (g + 1) & groupMask }
+          }
+          TupleTagGroup.remove(base, groupMask: groupMask, hash: h, group: located!.0, entry: located!.1)
+          model[value] = nil
+        } else if model[value] == nil && model.count < groups * TupleTagGroup.capacity - 1 {
+          TupleTagGroup.insert(base, groupMask: groupMask, hash: hash(value), value: value)
+          model[value] = hash(value)
+        }
+        // Overflow counts: exact, or saturated.
+        var passages = [Int](repeating: 0, count: groups)
+        for g in 0..<groups {
+          let group = TupleTagGroup.at(UnsafePointer(base), g)
+          for i in 0..<TupleTagGroup.capacity where TupleTagGroup.tag(group, i) != 0 {
+            let h = model[TupleTagGroup.value(group, i)]!
+            #expect(TupleTagGroup.tag(group, i) == TupleTagGroup.tag(h))
+            var j = TupleTagGroup.home(h, groupMask: groupMask)
+            while j != g {
+              passages[j] += 1
+              j = (j + 1) & groupMask
+            }
+          }
+        }
+        for g in 0..<groups {
+          let count = Int(TupleTagGroup.overflow(TupleTagGroup.at(UnsafePointer(base), g)))
+          #expect(count == passages[g] || count == TupleTagGroup.saturatedOverflow, "step \(step), group \(g): \(count) vs \(passages[g])")
+          if count == TupleTagGroup.saturatedOverflow { sawSaturation = true }
+        }
+        if step % 50 == 0 {
+          for value in UInt32(1)...700 { #expect(find(value, UnsafePointer(base)) == (model[value] != nil)) }
+        }
+      }
+    }
+    #expect(sawSaturation, "no overflow count saturated: the test misses that case")
+  }
+
   /// The registry's index set stores a permutation of the policy index as its hash bits, so
   /// a find needs no record read to confirm the slot: distinct indexes must give distinct
   /// bits (kernel-style indexes, 8 apart, and random ones), and the home buckets must spread.

@@ -63,4 +63,46 @@ struct TupleSpaceTableTests {
       #expect(table.lookup(key) == reference.lookup(key), "\(host)")
     }
   }
+
+  /// Thousands of host-pair keys in one tuple fill some table groups (12 entries), so keys
+  /// overflow into later groups; removing and re-inserting a random half (twice) takes the
+  /// overflow counts down and up again. Every answer stays the reference's and the table's
+  /// invariants (each overflow count equals the keys passing its group) hold throughout.
+  @Test func keysOverflowingTheirGroupStayFoundThroughChanges() throws {
+    var generator = SeededGenerator(seed: 41)
+    func host() -> String { "10.\(generator.next() % 256).\(generator.next() % 256).\(generator.next() % 256)" }
+    var seen = Set<String>()
+    var policies: [Policy] = []
+    while policies.count < 6000 {
+      let source = host(), destination = host()
+      guard seen.insert(source + ">" + destination).inserted else { continue }
+      var policy = Policy(selector: selector(source + "/32", destination + "/32"), priority: UInt32(policies.count % 50),
+                          direction: .out)
+      policy.index = UInt32(policies.count + 1) << 3 | UInt32(PolicyDirection.out.rawValue)
+      policies.append(policy)
+    }
+    var table = try TupleSpaceTable(inserting: policies)
+    var reference = try LinearPolicyTable(inserting: policies)
+    table.checkInvariants()
+    #expect(table.statistics["tuples"]! == 1)
+    #expect(table.statistics["overflowed groups"]! > 0, "no group overflowed: the test exercises nothing")
+    for round in 0..<2 {
+      let half = policies.filter { _ in generator.next() % 2 == 0 }
+      for policy in half {
+        try table.remove(policy.index)
+        try reference.remove(policy.index)
+      }
+      table.checkInvariants()
+      for policy in half.reversed() {
+        try table.insert(policy)
+        try reference.insert(policy)
+      }
+      table.checkInvariants()
+      for policy in policies.prefix(1500) {
+        let key = FlowKey(source: policy.selector.source.address, destination: policy.selector.destination.address,
+                          sourcePort: 1, destinationPort: 2, proto: 6, direction: .out)
+        #expect(table.lookup(key) == reference.lookup(key), "round \(round)")
+      }
+    }
+  }
 }

@@ -36,10 +36,13 @@
 //   and a miss is one test of a zero bit mask, where linear probing over single entries took
 //   an unpredictable branch per entry of a run. Against that table (valgrind's branch model,
 //   per lookup): mispredicted branches 5.1 → 3.9 on acl1_10k and 8.1 → 4.4 on ipc1_10k, for
-//   10 % more instructions (the tag's broadcast and compare: 336 → 370 and 640 → 705);
-//   measured, bursts of 64 got 5–11 % faster on the six ClassBench sets (acl1_10k 43.8 →
-//   41.6 ns, ipc1_10k 42.1 → 39.1, acl1_100k 38.2 → 34.7) and single lookups did not move
-//   beyond the host's noise; 5–10 % less memory.
+//   10 % more instructions (the tag's broadcast and compare: 336 → 370 and 640 → 705).
+//   Measured in alternating runs of both (Papers/data/bench-interleaved-tag-groups.jsonl):
+//   bursts of 64 at 100k 9–14 % faster (acl1 41.1 → 35.5 ns, ipc1 48.6 → 43.9), single
+//   lookups at 100k mixed (ipc1 46 → 40, acl1 43 → 53), at 10k within 2 ns either way;
+//   0–11 % less memory. Linear probing kept 1/8 full was faster still at 10k (ipc1_10k
+//   43 → 36.5 ns) — a miss decided by one load and one compare — at nearly three times the
+//   memory.
 //
 //   The walk is software-pipelined: the group of the tuple two places ahead is hashed and
 //   prefetched while the current one is probed (not for tuples that can no longer win).

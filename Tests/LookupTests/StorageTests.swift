@@ -45,21 +45,9 @@ struct StorageTests {
       let home: UInt64 = value % 3 == 0 ? 0 : value % 3 == 1 ? 63 : UInt64(value) % 64
       return UInt64(value % 5) << 57 | UInt64(value) << 8 | home
     }
-    func find(_ value: UInt32, _ table: UnsafePointer<UInt64>) -> Bool {
-      let h = hash(value)
-      var g = TupleTagGroup.home(h, groupMask: groupMask)
-      for _ in 0...groups {
-        let group = TupleTagGroup.at(table, g)
-        let probe = TupleTagGroup.probe(group, TupleTagGroup.tag(h))
-        var candidates = probe & TupleTagGroup.entryBits
-        while candidates != 0 {
-          if TupleTagGroup.value(group, candidates.trailingZeroBitCount) == value { return true }
-          candidates &= candidates - 1
-        }
-        if probe < TupleTagGroup.overflowBit { return false }
-        g = (g + 1) & groupMask
-      }
-      return false
+    // The real probe, as lookups and updates use it.
+    func find(_ value: UInt32, _ table: UnsafePointer<UInt64>) -> (group: Int, entry: Int, value: UInt32)? {
+      TupleTagGroup.find(table, groupMask: groupMask, hash: hash(value)) { $0 == value }
     }
     var sawSaturation = false
     for step in 0..<3000 {
@@ -67,18 +55,15 @@ struct StorageTests {
       table.withUnsafeMutableBufferPointer { words in
         let base = UnsafeMutablePointer<UInt64>(bitPattern: (UInt(bitPattern: words.baseAddress!) + 63) & ~63)!
         let value = UInt32(generator.next() % 700) + 1
-        // Removals at a third of the rate of inserts: the table fills to ~3/4, and the
-        // groups keys are homed on overflow by hundreds.
+        // Removals at a third of the rate of inserts: about 3/4 of the 700 values are in the
+        // table (~68 % of its 768 entries), and the groups keys are homed on overflow by
+        // hundreds.
         if let h = model[value], generator.next() % 3 == 0 {
-          var g = TupleTagGroup.home(h, groupMask: groupMask)
-          var located: (Int, Int)? = nil
-          while located == nil {
-            let group = TupleTagGroup.at(UnsafePointer(base), g)
-            for i in 0..<TupleTagGroup.capacity
-            where TupleTagGroup.tag(group, i) != 0 && TupleTagGroup.value(group, i) == value { located = (g, i) }
-            if located == nil { g = (g + 1) & groupMask }
+          guard let located = find(value, UnsafePointer(base)) else {
+            Issue.record("step \(step): the probe does not find \(value)")
+            return
           }
-          TupleTagGroup.remove(base, groupMask: groupMask, hash: h, group: located!.0, entry: located!.1)
+          TupleTagGroup.remove(base, groupMask: groupMask, hash: h, group: located.group, entry: located.entry)
           model[value] = nil
         } else if model[value] == nil && model.count < groups * TupleTagGroup.capacity - 1 {
           TupleTagGroup.insert(base, groupMask: groupMask, hash: hash(value), value: value)
@@ -104,11 +89,43 @@ struct StorageTests {
           if count == TupleTagGroup.saturatedOverflow { sawSaturation = true }
         }
         if step % 50 == 0 {
-          for value in UInt32(1)...700 { #expect(find(value, UnsafePointer(base)) == (model[value] != nil)) }
+          for value in UInt32(1)...700 { #expect((find(value, UnsafePointer(base)) != nil) == (model[value] != nil)) }
         }
       }
     }
     #expect(sawSaturation, "no overflow count saturated: the test misses that case")
+  }
+
+  /// Deletions can leave every group's overflow flag set with room everywhere; a probe for
+  /// an absent key must still end (after reading every group once).
+  @Test func probeEndsWhenEveryGroupOverflowed() {
+    let groups = 4, groupMask = groups - 1
+    var table = [UInt64](repeating: 0, count: (groups + 1) * TupleTagGroup.words)
+    table.withUnsafeMutableBufferPointer { words in
+      let base = UnsafeMutablePointer<UInt64>(bitPattern: (UInt(bitPattern: words.baseAddress!) + 63) & ~63)!
+      // For each group g: 12 keys homed on g fill it, a 13th homed on g overflows into g + 1;
+      // then the 12 are removed. Every group ends with an overflow count of 1.
+      var next: UInt32 = 1
+      for g in 0..<groups {
+        var filling: [(UInt32, UInt64)] = []
+        for _ in 0..<TupleTagGroup.capacity + 1 {
+          let hash = UInt64(next) << 57 | UInt64(next) << 8 | UInt64(g)
+          TupleTagGroup.insert(base, groupMask: groupMask, hash: hash, value: next)
+          filling.append((next, hash))
+          next += 1
+        }
+        for (value, hash) in filling.prefix(TupleTagGroup.capacity) {
+          guard let found = TupleTagGroup.find(UnsafePointer(base), groupMask: groupMask, hash: hash, isKey: { $0 == value })
+          else { Issue.record("key \(value) not found"); continue }
+          TupleTagGroup.remove(base, groupMask: groupMask, hash: hash, group: found.group, entry: found.entry)
+        }
+      }
+      for g in 0..<groups {
+        #expect(TupleTagGroup.overflow(TupleTagGroup.at(UnsafePointer(base), g)) == 1, "group \(g)")
+      }
+      // An absent key: every group's flag says "go on"; the probe stops after four groups.
+      #expect(TupleTagGroup.find(UnsafePointer(base), groupMask: groupMask, hash: 0x55 << 57 | 2, isKey: { _ in true }) == nil)
+    }
   }
 
   /// The registry's index set stores a permutation of the policy index as its hash bits, so

@@ -65,44 +65,63 @@ struct TupleSpaceTableTests {
   }
 
   /// Thousands of host-pair keys in one tuple fill some table groups (12 entries), so keys
-  /// overflow into later groups; removing and re-inserting a random half (twice) takes the
-  /// overflow counts down and up again. Every answer stays the reference's and the table's
-  /// invariants (each overflow count equals the keys passing its group) hold throughout.
-  @Test func keysOverflowingTheirGroupStayFoundThroughChanges() throws {
+  /// overflow into later groups (keys are added until at least one group has, whatever the
+  /// table's random seed); removing and re-inserting a random half (twice) takes the overflow
+  /// counts down and up again. After each change every key is looked up, single and in
+  /// bursts, by the single search and by the grouped batch search (`groupSearchFrom: 0`):
+  /// present keys find their own policy, removed ones — probes through overflowed groups
+  /// that must end without a candidate — find nothing; the invariants (each overflow count
+  /// equals the keys passing its group, each entry is what the probe for its key finds
+  /// first) hold throughout.
+  @Test(arguments: [false, true])
+  func keysOverflowingTheirGroupStayFoundThroughChanges(groupedBatches: Bool) throws {
     var generator = SeededGenerator(seed: 41)
     func host() -> String { "10.\(generator.next() % 256).\(generator.next() % 256).\(generator.next() % 256)" }
+    var table = groupedBatches ? TupleSpaceTable(groupSearchFrom: 0) : TupleSpaceTable()
     var seen = Set<String>()
     var policies: [Policy] = []
-    while policies.count < 6000 {
+    while policies.count < 40_000 && (policies.count < 6000 || table.statistics["overflowed groups"]! == 0) {
       let source = host(), destination = host()
       guard seen.insert(source + ">" + destination).inserted else { continue }
       var policy = Policy(selector: selector(source + "/32", destination + "/32"), priority: UInt32(policies.count % 50),
                           direction: .out)
       policy.index = UInt32(policies.count + 1) << 3 | UInt32(PolicyDirection.out.rawValue)
+      try table.insert(policy)
       policies.append(policy)
     }
-    var table = try TupleSpaceTable(inserting: policies)
-    var reference = try LinearPolicyTable(inserting: policies)
     table.checkInvariants()
     #expect(table.statistics["tuples"]! == 1)
     #expect(table.statistics["overflowed groups"]! > 0, "no group overflowed: the test exercises nothing")
+    let keys = policies.map {
+      FlowKey(source: $0.selector.source.address, destination: $0.selector.destination.address, sourcePort: 1,
+              destinationPort: 2, proto: 6, direction: .out)
+    }
+    var present = [Bool](repeating: true, count: policies.count)
+    func checkEveryKey(_ when: String) {
+      var batch = [PolicyLookupResult](repeating: .noMatch(.allow), count: keys.count)
+      keys.withUnsafeBufferPointer { keys in batch.withUnsafeMutableBufferPointer { table.lookup(keys, into: $0) } }
+      var wrong = 0
+      for i in keys.indices {
+        let expected = present[i] ? policies[i].index : 0
+        if table.lookup(keys[i]).index != expected || batch[i].index != expected { wrong += 1 }
+      }
+      #expect(wrong == 0, "\(when): \(wrong) of \(keys.count) keys answered wrongly")
+    }
+    checkEveryKey("built")
     for round in 0..<2 {
-      let half = policies.filter { _ in generator.next() % 2 == 0 }
-      for policy in half {
-        try table.remove(policy.index)
-        try reference.remove(policy.index)
+      let half = policies.indices.filter { _ in generator.next() % 2 == 0 }
+      for i in half {
+        try table.remove(policies[i].index)
+        present[i] = false
       }
       table.checkInvariants()
-      for policy in half.reversed() {
-        try table.insert(policy)
-        try reference.insert(policy)
+      checkEveryKey("round \(round), half removed")
+      for i in half.reversed() {
+        try table.insert(policies[i])
+        present[i] = true
       }
       table.checkInvariants()
-      for policy in policies.prefix(1500) {
-        let key = FlowKey(source: policy.selector.source.address, destination: policy.selector.destination.address,
-                          sourcePort: 1, destinationPort: 2, proto: 6, direction: .out)
-        #expect(table.lookup(key) == reference.lookup(key), "round \(round)")
-      }
+      checkEveryKey("round \(round), re-inserted")
     }
   }
 }

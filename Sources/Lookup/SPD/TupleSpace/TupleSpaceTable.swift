@@ -480,7 +480,8 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   }
 
   /// The IPv4 keys `keys[members[0..<count]]`, all of `context`, searched together (see
-  /// the batch search). Scratch: address words, then hashes; `spots`: probe positions.
+  /// the batch search). Scratch: address words, then hashes; `spots`: whether the key's
+  /// probe must go on (a candidate in its home group, or the group overflowed).
   @inlinable @inline(__always)
   func _searchGroupIPv4(_ keys: UnsafePointer<FlowKey>, context: UInt8, members: UnsafeMutablePointer<UInt64>, count: Int,
                         best: UnsafeMutablePointer<PolicyMatchCandidate>, rules: PolicyRules,
@@ -759,7 +760,9 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   }
 
   /// Doubles a tuple's table: a new region at the end of the pool, the old one becomes
-  /// garbage. Each key is re-placed from its head rule's hash (entries keep no hash bits).
+  /// garbage. Each key is re-placed from its head rule's hash (entries keep no hash bits),
+  /// so every listed slot's rule in `rules` must be the one linked — as `PolicySlotIndex`
+  /// callers guarantee: a replacement unlinks the old rule before the slot is linked again.
   private mutating func _growTable(_ t: Int, rules: LineAlignedArray<PolicyRule>) {
     let old = _tuples[t]
     let groups = (old.groupMask + 1) * 2
@@ -874,6 +877,16 @@ public struct TupleSpaceIndex: PolicySlotIndex {
         let hash = _hash(of: rules[Int(head)], in: tuple)
         let group = _pool.withUnsafeBufferPointer { TupleTagGroup.at($0.baseAddress! + tuple.tableOffset, g) }
         precondition(TupleTagGroup.tag(group, entry) == TupleTagGroup.tag(hash), "entry's tag differs from the head's hash")
+        // The probe itself finds this entry first: reachable, and no other entry for the key
+        // before it (`isKey` compares masked keys, as lookups do).
+        let headRule = rules[Int(head)]
+        let found = _pool.withUnsafeBufferPointer { pool in
+          TupleTagGroup.find(pool.baseAddress! + tuple.tableOffset, groupMask: tuple.groupMask, hash: hash) {
+            rules[Int($0)].sourceBits & tuple.sourceMask == headRule.sourceBits & tuple.sourceMask
+              && rules[Int($0)].destinationBits & tuple.destinationMask == headRule.destinationBits & tuple.destinationMask
+          }
+        }
+        precondition(found.map { $0.group == g && $0.entry == entry } == true, "the probe for an entry's key finds another entry or none")
         var j = TupleTagGroup.home(hash, groupMask: tuple.groupMask)
         while j != g {
           passages[j] += 1

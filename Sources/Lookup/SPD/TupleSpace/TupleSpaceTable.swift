@@ -32,7 +32,7 @@
 //
 //   A tuple's hash table is open addressing over 64-byte groups of 12 entries, each found by
 //   a 7-bit tag compared for the whole group at once, with per-group overflow counts
-//   (SwissTable's tags, folly F14's counts; `TupleTagGroup`): a probe reads one cache line
+//   (SwissTable's tags, folly F14's counts; `TupleTagGroup`): a probe usually reads one cache line
 //   and a miss is one test of a zero bit mask, where linear probing over single entries took
 //   an unpredictable branch per entry of a run. Against that table (valgrind's branch model,
 //   per lookup): mispredicted branches 5.1 → 3.9 on acl1_10k and 8.1 → 4.4 on ipc1_10k, for

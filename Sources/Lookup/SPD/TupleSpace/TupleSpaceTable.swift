@@ -582,7 +582,9 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     let t = _tupleID(for: rule, rules: rules)
     _next[Int(slot)].placement = _tuples[t].placement
     let tuple = _tuples[t]
-    if let found = _locate(rule, in: tuple, headRule: { rules[Int($0)] }) {
+    // The key's hash does not depend on the table's size: it serves the growth below too.
+    let hash = _hash(of: rule, in: tuple)
+    if let found = _locate(rule, hash: hash, in: tuple, headRule: { rules[Int($0)] }) {
       // The key's list, in rank order.
       let head = found.head
       if rule.rank < rules[Int(head)].rank {
@@ -600,7 +602,6 @@ public struct TupleSpaceIndex: PolicySlotIndex {
       if (tuple.keys + 1) * 2 > tuple.capacity { _growTable(t, rules: rules) }
       _next[Int(slot)].next = Self.endOfList
       let grown = _tuples[t]
-      let hash = _hash(of: rule, in: grown)
       _pool.withUnsafeMutableBufferPointer { pool in
         TupleTagGroup.insert(pool.baseAddress! + grown.tableOffset, groupMask: grown.groupMask, hash: hash, value: slot)
       }
@@ -619,14 +620,14 @@ public struct TupleSpaceIndex: PolicySlotIndex {
     else { preconditionFailure("TupleSpaceIndex.unlink: no tuple for the rule") }
     let tuple = _tuples[t]
     // The slot itself may already hold a replacement rule: identify lists by `rule` for it.
-    guard let found = _locate(rule, in: tuple, headRule: { $0 == slot ? rule : rules[Int($0)] })
+    let hash = _hash(of: rule, in: tuple)
+    guard let found = _locate(rule, hash: hash, in: tuple, headRule: { $0 == slot ? rule : rules[Int($0)] })
     else { preconditionFailure("TupleSpaceIndex.unlink: key not found") }
     if found.head == slot {
       let successor = _next[Int(slot)].next
       if successor != Self.endOfList {
         _setHead(successor, group: found.group, entry: found.entry, tuple: tuple)
       } else {
-        let hash = _hash(of: rule, in: tuple)
         _pool.withUnsafeMutableBufferPointer { pool in
           TupleTagGroup.remove(pool.baseAddress! + tuple.tableOffset, groupMask: tuple.groupMask, hash: hash,
                                group: found.group, entry: found.entry)
@@ -713,7 +714,9 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// The number of rules (up to `limit`) in tuple `t`'s list for `rule`'s masked key.
   private func _listLength(_ t: Int, of rule: PolicyRule, limit: Int, rules: LineAlignedArray<PolicyRule>) -> Int {
     var length = 0
-    var slot = _locate(rule, in: _tuples[t], headRule: { rules[Int($0)] })?.head ?? Self.endOfList
+    let tuple = _tuples[t]
+    var slot = _locate(rule, hash: _hash(of: rule, in: tuple), in: tuple, headRule: { rules[Int($0)] })?.head
+      ?? Self.endOfList
     while slot != Self.endOfList && length < limit {
       length += 1
       slot = _next[Int(slot)].next
@@ -725,12 +728,11 @@ public struct TupleSpaceIndex: PolicySlotIndex {
   /// its place in the group and the head of its list. Tags are compared first, so a head
   /// rule is read (a cache miss in a large table) only for an entry that may be the key's;
   /// `headRule` gives a listed slot's rule.
-  private func _locate(_ rule: PolicyRule, in tuple: _Tuple,
+  private func _locate(_ rule: PolicyRule, hash: UInt64, in tuple: _Tuple,
                        headRule: (UInt32) -> PolicyRule) -> (group: Int, entry: Int, head: UInt32)? {
     let source = rule.sourceBits & tuple.sourceMask, destination = rule.destinationBits & tuple.destinationMask
     return _pool.withUnsafeBufferPointer { pool in
-      TupleTagGroup.find(pool.baseAddress! + tuple.tableOffset, groupMask: tuple.groupMask,
-                         hash: _hash(of: rule, in: tuple)) { head in
+      TupleTagGroup.find(pool.baseAddress! + tuple.tableOffset, groupMask: tuple.groupMask, hash: hash) { head in
         let rule = headRule(head)
         return rule.sourceBits & tuple.sourceMask == source && rule.destinationBits & tuple.destinationMask == destination
       }.map { ($0.group, $0.entry, $0.value) }

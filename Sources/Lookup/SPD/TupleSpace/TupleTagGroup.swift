@@ -171,7 +171,4 @@ enum TupleTagGroup {
       j = (j + 1) & groupMask
     }
   }
-
-  /// An empty table region of `groups` groups.
-  static func emptyWords(groups: Int) -> Int { groups * words }
 }
